@@ -1,0 +1,119 @@
+# mlopslab.monitoring: set-up, tests and the instructor's commands.
+#
+#   make setup quickstart   install everything (idempotent), then try the lab locally
+#   make test               lint, unit, integration, molecule; stops at the first failure
+#
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+CHECKOV_VENV := .venv-checkov
+COLLECTIONS := .collections/ansible_collections
+# Galaxy is unreachable on the course machines: kubernetes.core comes out of the `ansible`
+# wheel on PyPI. ansible 12.3.0 is the newest for Python 3.11 and carries kubernetes.core 6.2.0.
+ANSIBLE_BUNDLE := ansible==12.3.0
+INVENTORY ?= inventory/cohort.yml
+PYTEST := $(BIN)/python -m pytest
+
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(BIN):$(PATH)
+# The project's own Python must win over anything the user's shell has set.
+unexport PYTHONPATH
+# apt-get only when missing; sudo only when not root.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help setup quickstart test lint unit integration molecule bench \
+        deploy verify teardown clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+# ---------------------------------------------------------------- set-up
+setup: $(VENV)/.installed $(COLLECTIONS)/kubernetes/core/MANIFEST.json \
+       $(COLLECTIONS)/mlopslab/monitoring $(CHECKOV_VENV)/.installed /usr/bin/promtool ## install everything the project needs (safe to rerun)
+	@echo "setup: ok ($$($(BIN)/ansible --version | head -1), kubernetes.core $$($(BIN)/python -c 'import json;print(json.load(open("$(COLLECTIONS)/kubernetes/core/MANIFEST.json"))["collection_info"]["version"])'), $$(promtool --version 2>&1 | head -1))"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt exporter/requirements.txt constraints.txt
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+	    -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+$(COLLECTIONS)/kubernetes/core/MANIFEST.json: | $(VENV)/.installed
+	mkdir -p .cache/wheels $(COLLECTIONS)
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check --no-deps \
+	    -d .cache/wheels $(ANSIBLE_BUNDLE)
+	$(BIN)/python tests/support/unpack_collection.py \
+	    .cache/wheels/$(subst ==,-,$(ANSIBLE_BUNDLE))-py3-none-any.whl kubernetes.core $(COLLECTIONS)
+
+# A live link, so edits in the working tree take effect without reinstalling.
+$(COLLECTIONS)/mlopslab/monitoring:
+	mkdir -p $(COLLECTIONS)/mlopslab
+	ln -sfn ../../.. $@
+
+# checkov pins ~100 packages that clash with ansible-lint's: it gets a virtualenv of its own.
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	[ -x $(CHECKOV_VENV)/bin/python ] || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	    -r requirements-checkov.txt
+	touch $@
+
+# Debian's prometheus gives promtool and the real server the tests scrape with.
+/usr/bin/promtool:
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus
+
+quickstart: ## run the exporter and a real Prometheus locally and show the A/B metrics
+	$(BIN)/python -m tests.support.quickstart
+
+# ---------------------------------------------------------------- tests
+test: lint unit integration molecule ## everything CI runs, in order, stopping at the first failure
+	@echo "make test: all stages passed"
+
+lint: ## ansible-lint (production profile), yamllint, ruff, argument_specs drift
+	$(BIN)/yamllint --strict .
+	$(BIN)/ansible-lint --profile production
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python tests/support/lint_argument_specs.py
+
+# pytest exits 5 when it collected nothing: that means a broken path or marker, never a pass.
+define run_pytest
+	$(PYTEST) $(1) || { rc=$$?; [ $$rc -ne 5 ] || echo "make: no tests collected in $(1): treated as a failure"; exit $$rc; }
+endef
+
+unit: ## pure-function and exporter unit tests
+	$(call run_pytest,tests/unit)
+
+integration: ## real Prometheus, real exporter process, kmock API emulator, ansible-playbook runs
+	$(call run_pytest,tests/integration)
+
+molecule: ## every molecule scenario that runs without Docker
+	for s in $$(ls extensions/molecule | grep -vx kind); do \
+	    $(BIN)/molecule test -s $$s || exit $$?; done
+
+bench: ## benchmarks (print figures; not part of make test)
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+# ---------------------------------------------------------------- instructor's commands
+# Until a playbook exists its target says so and fails: no target pretends to work.
+define run_playbook
+	@[ -f playbooks/$(1).yml ] || { echo "make $(1): playbooks/$(1).yml is not written yet" >&2; exit 2; }
+	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/$(1).yml $(ARGS)
+endef
+
+deploy: ## provision or heal every student (ARGS="-e mlopslab_apply=false" to render only)
+	$(call run_playbook,deploy)
+
+verify: ## check the whole cohort and write a report
+	$(call run_playbook,verify)
+
+teardown: ## dry-run, or ARGS="-e mlopslab_teardown_confirm=<cohort>" to remove the cohort
+	$(call run_playbook,teardown)
+
+clean: ## remove build outputs (keeps credentials)
+	rm -rf build/manifests build/reports .pytest_cache .ruff_cache
