@@ -27,10 +27,13 @@ def pytest_runtest_makereport(item, call):
 
 def _managed(request, factory):
     started = []
-    request.node._lab_processes = started
+    # Both factories may serve one test: they share the list the failure report reads.
+    request.node._lab_processes = getattr(request.node, "_lab_processes", [])
 
     def start(*args, **kwargs):
-        proc = factory(*args, workdir=kwargs.pop("workdir", None) or _workdir(request, len(started)), **kwargs)
+        workdir = kwargs.pop("workdir", None) or _workdir(request, f"{factory.__name__.lower()}{len(started)}")
+        proc = factory(*args, workdir=workdir, **kwargs)
+        request.node._lab_processes.append(proc)
         started.append(proc)
         return proc.start()
 
@@ -39,8 +42,8 @@ def _managed(request, factory):
         proc.stop()
 
 
-def _workdir(request, index: int) -> Path:
-    path = request.getfixturevalue("tmp_path") / f"proc{index}"
+def _workdir(request, name: str) -> Path:
+    path = request.getfixturevalue("tmp_path") / name
     path.mkdir()
     return path
 
