@@ -68,7 +68,7 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus
 
 quickstart: ## run the exporter and a real Prometheus locally and show the A/B metrics
-	$(BIN)/python -m tests.support.quickstart
+	$(BIN)/python -m tests.support.local_lab
 
 # ---------------------------------------------------------------- tests
 test: lint unit integration molecule ## everything CI runs, in order, stopping at the first failure
