@@ -109,10 +109,9 @@ class Prometheus(ManagedProcess):
         workdir = Path(workdir or tempfile.mkdtemp(prefix="prometheus-"))
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.config_path = workdir / "prometheus.yml"
-        if isinstance(config, Path):
-            shutil.copyfile(config, self.config_path)
-        else:
+        # A file is used where it is, so the rule files it names relative to itself load.
+        self.config_path = config if isinstance(config, Path) else workdir / "prometheus.yml"
+        if not isinstance(config, Path):
             self.config_path.write_text(config)
         argv = [
             PROMETHEUS_BIN,

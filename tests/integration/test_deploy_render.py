@@ -1,0 +1,252 @@
+"""deploy.yml in render mode (no cluster): the objects it writes are checked by the real tools
+(kubernetes-validate, checkov, promtool), and the rendered Prometheus config and Grafana
+dashboard run for real against the real exporter."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.support.processes import REPO
+
+STUDENTS = ["user01", "user02", "user03"]
+SCHEMAS = sorted(
+    (Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema").glob("v*-local-strict"),
+    key=lambda p: tuple(int(x) for x in p.name[1:].split("-")[0].split(".")),
+)
+OLDEST, NEWEST = (s.name[1:].split("-")[0] for s in (SCHEMAS[0], SCHEMAS[-1]))
+
+
+def render(build_dir: Path, *extra: str) -> dict[str, list[dict]]:
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "playbooks/deploy.yml",
+            "-e",
+            "mlopslab_apply=false",
+            "-e",
+            f"mlopslab_build_dir={build_dir}",
+            *extra,
+        ],
+        cwd=REPO,
+        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    return {
+        student: list(yaml.safe_load_all((build_dir / "manifests" / student / "lab.yaml").read_text()))
+        for student in sorted(p.name for p in (build_dir / "manifests").iterdir())
+    }
+
+
+@pytest.fixture(scope="module")
+def build(tmp_path_factory):
+    build_dir = tmp_path_factory.mktemp("build")
+    return build_dir, render(build_dir)
+
+
+def find(objects, kind, name):
+    return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)
+
+
+def test_every_student_gets_the_whole_lab(build):
+    _, cohort = build
+    assert sorted(cohort) == STUDENTS
+    for student, objects in cohort.items():
+        kinds = sorted({o["kind"] for o in objects})
+        assert kinds == [
+            "ConfigMap",
+            "Deployment",
+            "LimitRange",
+            "Namespace",
+            "NetworkPolicy",
+            "ResourceQuota",
+            "RoleBinding",
+            "Secret",
+            "Service",
+            "ServiceAccount",
+        ]
+        assert objects[0]["kind"] == "Namespace"  # applied first
+        for obj in objects:
+            labels = obj["metadata"]["labels"]
+            assert labels["app.kubernetes.io/managed-by"] == "mlopslab"
+            assert labels["mlopslab.io/cohort"] == "mlops-demo"
+            assert labels["mlopslab.io/student"] == student
+            assert obj["metadata"].get("namespace", student) == student
+        ns = find(objects, "Namespace", student)["metadata"]["labels"]
+        assert ns["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+@pytest.mark.parametrize("version", [OLDEST, NEWEST])
+def test_manifests_validate_strictly(build, version):
+    build_dir, _ = build
+    files = sorted(str(p) for p in (build_dir / "manifests").glob("*/lab.yaml"))
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "kubernetes-validate"), "--strict", "--quiet", "-k", version, *files],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_checkov_finds_nothing(build):
+    build_dir, _ = build
+    proc = subprocess.run(
+        [
+            str(REPO / ".venv-checkov/bin/checkov"),
+            "-d",
+            str(build_dir / "manifests"),
+            "--framework",
+            "kubernetes",
+            "--quiet",
+            "--compact",
+            "--skip-download",
+            "--config-file",
+            str(REPO / "tests/checkov.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    assert re.search(r"Passed checks: [1-9]\d*, Failed checks: 0", proc.stdout), proc.stdout[-2000:]
+
+
+def test_pods_meet_the_restricted_pod_security_profile(build):
+    _, cohort = build
+    for deployment in (o for o in cohort["user01"] if o["kind"] == "Deployment"):
+        pod = deployment["spec"]["template"]["spec"]
+        name = deployment["metadata"]["name"]
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
+        assert not pod.get("hostNetwork") and not pod.get("hostPID") and not pod.get("hostIPC"), name
+        assert all(set(v) - {"name"} <= {"configMap", "secret", "emptyDir"} for v in pod["volumes"]), name
+        for container in pod["containers"] + pod.get("initContainers", []):
+            ctx = container["securityContext"]
+            assert ctx["allowPrivilegeEscalation"] is False, (name, container["name"])
+            assert ctx["capabilities"] == {"drop": ["ALL"]}, (name, container["name"])
+            assert ctx["readOnlyRootFilesystem"] is True, (name, container["name"])
+            assert container["resources"]["limits"]["memory"], (name, container["name"])
+            assert "ports" not in container or all("hostPort" not in p for p in container["ports"])
+
+
+def test_exporter_start_can_never_be_a_liveness_kill(build):
+    # The original lab's crash loop: pip at start, killed by its liveness probe (137, Reason Error).
+    _, cohort = build
+    deployment = find(cohort["user01"], "Deployment", "metrics-exporter")
+    exporter = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert "pip" not in json.dumps(exporter["command"])
+    init = deployment["spec"]["template"]["spec"]["initContainers"][0]
+    assert "pip" in init["command"] and "--target" in init["command"]
+    startup = exporter["startupProbe"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 60
+
+
+def test_grafana_secret_is_generated_and_stable(build, tmp_path):
+    build_dir, cohort = build
+    passwords = {s: find(cohort[s], "Secret", "grafana-admin")["stringData"]["admin-password"] for s in STUDENTS}
+    assert len(set(passwords.values())) == 3 and all(len(p) >= 20 for p in passwords.values())
+    assert "admin" not in passwords.values()
+    credentials = build_dir / "credentials" / "mlops-demo"
+    assert oct((credentials / "user01-grafana-admin").stat().st_mode & 0o777) == "0o600"
+    sheet = build_dir / "mlops-demo" / "access.csv"
+    assert oct(sheet.stat().st_mode & 0o777) == "0o600"
+    assert passwords["user02"] in sheet.read_text()
+    # A second render reuses the stored password.
+    again = render(build_dir)
+    assert find(again["user02"], "Secret", "grafana-admin")["stringData"]["admin-password"] == passwords["user02"]
+
+
+def test_a_second_render_changes_nothing(build, ansible_playbook):
+    build_dir, _ = build
+    run = ansible_playbook(
+        "playbooks/deploy.yml", "-e", "mlopslab_apply=false", "-e", f"mlopslab_build_dir={build_dir}"
+    )
+    assert run.changed() == 0, run.output[-4000:]
+
+
+def prometheus_files(objects, target_dir: Path) -> Path:
+    config = find(objects, "ConfigMap", "prometheus-config")["data"]
+    for name, text in config.items():
+        (target_dir / name).write_text(text)
+    return target_dir / "prometheus.yml"
+
+
+def test_promtool_accepts_the_config_and_every_alert_rule_passes_its_unit_test(build, tmp_path):
+    _, cohort = build
+    config = prometheus_files(cohort["user02"], tmp_path)
+    check = subprocess.run(["promtool", "check", "config", str(config)], capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "4 rules found" in check.stdout
+    rules_test = yaml.safe_load((REPO / "tests/integration/prometheus/alert-rules.test.yml").read_text())
+    rules_test["rule_files"] = [str(tmp_path / "alert-rules.yml")]
+    tested = {t["alertname"] for group in rules_test["tests"] for t in group["alert_rule_test"]}
+    rendered = {
+        r["alert"] for g in yaml.safe_load((tmp_path / "alert-rules.yml").read_text())["groups"] for r in g["rules"]
+    }
+    assert tested == rendered, "every rendered alert rule needs a unit test"
+    (tmp_path / "test.yml").write_text(yaml.safe_dump(rules_test))
+    result = subprocess.run(
+        ["promtool", "test", "rules", str(tmp_path / "test.yml")], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def dashboard_queries(objects) -> tuple[list[str], list[dict]]:
+    dashboard = json.loads(find(objects, "ConfigMap", "grafana-dashboards")["data"]["ab-test-dashboard.json"])
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    return exprs, dashboard["templating"]["list"]
+
+
+def test_rendered_config_scrapes_the_real_exporter_and_every_dashboard_query_has_data(
+    tmp_path, start_exporter, start_prometheus
+):
+    # Render one student with short intervals so the test sees several scrapes within seconds.
+    cohort = render(
+        tmp_path / "fast",
+        "--limit",
+        "user01",
+        "-e",
+        "prometheus_scrape_interval=1s",
+        "-e",
+        "prometheus_evaluation_interval=1s",
+    )
+    exporter = start_exporter("--seed", "3")
+    config_path = prometheus_files(cohort["user01"], tmp_path)
+    config = yaml.safe_load(config_path.read_text())
+    # The one rewrite: where the exporter answers (a Service name in the cluster, a port here).
+    exporter_job = next(j for j in config["scrape_configs"] if j["job_name"] == "metrics-exporter")
+    exporter_job["static_configs"] = [{"targets": [f"127.0.0.1:{exporter.port}"]}]
+    config_path.write_text(yaml.safe_dump(config))
+    prom = start_prometheus(config_path)
+
+    target = prom.wait_for_target("metrics-exporter", health="up")
+    assert target["labels"]["job"] == "metrics-exporter"
+    assert "student: user01" in prom.api("/api/v1/status/config")["yaml"]  # external labels
+    rules = [r["name"] for g in prom.api("/api/v1/rules")["groups"] for r in g["rules"]]
+    assert sorted(rules) == ["MetricsExporterDown", "ModelMAEDegraded", "ModelR2Low", "ModelVersionWorse"]
+
+    exprs, variables = dashboard_queries(cohort["user01"])
+    # Template variables, filled in as Grafana would.
+    (model_var,) = variables
+    metric, label = re.fullmatch(r"label_values\((\w+), (\w+)\)", model_var["query"]["query"]).groups()
+    values = prom.api(f"/api/v1/label/{label}/values", **{"match[]": metric})
+    assert values == ["california-housing"]
+    for expr in exprs:
+        concrete = expr.replace("$model", values[0]).replace("$__rate_interval", "10s")
+        result = prom.wait_for_data(concrete, timeout=30)
+        assert result, expr
+        if ("version" in expr and "by (version)" in expr) or "model_name=" in expr:
+            assert {r["metric"].get("version") for r in result} == {"v1.0", "v2.0"}, expr
