@@ -78,6 +78,11 @@ class PlaybookRun:
             for host, ok, ch, un, fa in self.RECAP.findall(proc.stdout)
         }
 
+    @property
+    def text(self) -> str:
+        """The output with line wrapping undone, for matching messages the callback folded."""
+        return " ".join(self.output.split())
+
     def changed(self) -> int:
         return sum(h["changed"] for h in self.recap.values())
 

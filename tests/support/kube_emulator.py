@@ -230,7 +230,7 @@ class EmulatedCluster:
 
     def requests_made(self) -> int:
         assert self.emulator is not None
-        return len(self.emulator.requests)
+        return len(self.emulator._requests)
 
 
 def collection_path(obj: dict[str, Any]) -> str:

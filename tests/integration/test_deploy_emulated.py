@@ -1,0 +1,145 @@
+"""deploy.yml applying to a Kubernetes API (the kmock emulator) through kubernetes.core: the
+apply, its idempotence, per-student error attribution and healing, the wait, and the preflight
+refusing bad input before anything is changed."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+COHORT_SELECTOR = "app.kubernetes.io/managed-by%3Dmlopslab,mlopslab.io/cohort%3Dmlops-demo"
+
+
+@pytest.fixture
+def deploy(kube, ansible_playbook, tmp_path):
+    def run(*args, check=True, env=None):
+        return ansible_playbook(
+            "playbooks/deploy.yml",
+            "-e",
+            f"mlopslab_build_dir={tmp_path / 'build'}",
+            *args,
+            env={"K8S_AUTH_KUBECONFIG": str(kube.kubeconfig), **(env or {})},
+            check=check,
+        )
+
+    return run
+
+
+def names(kube, path):
+    return sorted(o["metadata"]["name"] for o in kube.request("GET", path)["items"])
+
+
+def test_applies_every_student_and_a_second_run_changes_nothing(kube, deploy):
+    first = deploy("-e", "mlopslab_wait=false")
+    assert {h: r["changed"] for h, r in first.recap.items()} == {"user01": 1, "user02": 1, "user03": 1}
+    assert names(kube, f"/api/v1/namespaces?labelSelector={COHORT_SELECTOR}") == ["user01", "user02", "user03"]
+    for student in ("user01", "user02", "user03"):
+        assert names(kube, f"/apis/apps/v1/namespaces/{student}/deployments") == [
+            "grafana",
+            "metrics-exporter",
+            "prometheus",
+        ]
+        config = kube.request("GET", f"/api/v1/namespaces/{student}/configmaps/prometheus-config")
+        assert f"student: {student}" in config["data"]["prometheus.yml"]
+    secret = kube.request("GET", "/api/v1/namespaces/user02/secrets/grafana-admin")
+    assert len(secret["stringData"]["admin-password"]) == 24
+    assert "admin-password" not in first.output and secret["stringData"]["admin-password"] not in first.output
+
+    second = deploy("-e", "mlopslab_wait=false")
+    assert second.changed() == 0, second.output[-3000:]
+
+
+def test_one_students_failure_is_theirs_alone_and_a_rerun_heals_it(kube, deploy):
+    # The API refuses user02's exporter Deployment once, as admission would (e.g. a quota webhook).
+    (
+        kube.emulator["patch /apis/apps/v1/namespaces/user02/deployments/metrics-exporter"][:1]
+        << 422
+        << {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "status": "Failure",
+            "reason": "Invalid",
+            "code": 422,
+            "message": 'admission webhook "quota.example.com" denied the request: exceeded quota',
+        }
+    )
+    broken = deploy("-e", "mlopslab_wait=false", check=False)
+    assert broken.returncode != 0
+    assert broken.recap["user02"]["failed"] == 1
+    assert broken.recap["user01"]["failed"] == 0 and broken.recap["user03"]["failed"] == 0
+    assert "user02: 19 objects" in broken.text and "Failed: Deployment/metrics-exporter" in broken.text
+    assert "exceeded quota" in broken.text
+    assert names(kube, "/apis/apps/v1/namespaces/user03/deployments") == ["grafana", "metrics-exporter", "prometheus"]
+
+    # kmock stores an object even when a reaction refuses the request, so the rerun finds it in
+    # place; on a real API server the rerun would create it (user02 changed=1).
+    healed = deploy("-e", "mlopslab_wait=false")
+    assert healed.recap["user02"]["failed"] == 0
+    assert healed.recap["user01"]["changed"] == 0 and healed.recap["user03"]["changed"] == 0
+
+
+def mark_deployments_available(kube, stop: threading.Event):
+    """Stand in for the Deployment controller the emulator lacks."""
+    while not stop.is_set():
+        for deployment in kube.request("GET", "/apis/apps/v1/deployments")["items"]:
+            if "status" not in deployment:
+                meta = deployment["metadata"]
+                kube.request(
+                    "PATCH",
+                    f"/apis/apps/v1/namespaces/{meta['namespace']}/deployments/{meta['name']}/status",
+                    {"status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1}},
+                )
+        time.sleep(0.2)
+
+
+def test_waits_until_every_deployment_is_available(kube, deploy):
+    stop = threading.Event()
+    controller = threading.Thread(target=mark_deployments_available, args=(kube, stop), daemon=True)
+    controller.start()
+    try:
+        run = deploy("-e", "mlopslab_wait_timeout=60")
+    finally:
+        stop.set()
+        controller.join()
+    assert "not available" not in run.output
+
+
+def test_a_deployment_that_never_becomes_available_fails_its_student_only(kube, deploy):
+    run = deploy("-e", "mlopslab_wait_timeout=5", "--limit", "user01,user02", check=False)
+    assert run.returncode != 0
+    assert run.recap["user01"]["failed"] == 1 and run.recap["user02"]["failed"] == 1
+    assert "user01: grafana, metrics-exporter, prometheus not available after 5 s" in run.text
+    assert "verify.yml --limit user01" in run.text
+
+
+def test_an_unreachable_cluster_is_named_and_nothing_changes(kube, deploy, tmp_path):
+    bad = tmp_path / "nowhere.kubeconfig"
+    bad.write_text(kube.kubeconfig.read_text().replace(kube.url, "http://127.0.0.1:9"))
+    run = deploy(check=False, env={"K8S_AUTH_KUBECONFIG": str(bad)})
+    assert run.returncode != 0
+    assert f"Cannot reach the Kubernetes API (kubeconfig: {bad}" in run.text
+    assert "Nothing was changed" in run.text
+    assert not (tmp_path / "build" / "mlops-demo").exists()
+
+
+@pytest.mark.parametrize(
+    ("inventory", "extra", "message"),
+    [
+        (["user01", "User_07"], [], 'student "User_07": the namespace "User_07" is not a DNS-1123'),
+        (["user01"], ["-e", "mlopslab_cohort=Spring_2026"], 'mlopslab_cohort "Spring_2026" is not a DNS-1123 label'),
+        (["user01"], ["-e", "mlopslab_namespace_prefix=" + "x" * 60 + "-"], 'the namespace "' + "x" * 60 + "-user01"),
+    ],
+)
+def test_bad_names_stop_the_run_before_the_cluster_is_touched(kube, deploy, tmp_path, inventory, extra, message):
+    hosts = "".join(f"    {name}:\n" for name in inventory)
+    (tmp_path / "cohort.yml").write_text(
+        f"cohort:\n  hosts:\n{hosts}  vars:\n    ansible_connection: local\n"
+        "    ansible_python_interpreter: '{{ ansible_playbook_python }}'\n"
+    )
+    requests_before = kube.requests_made()
+    run = deploy("-i", str(tmp_path / "cohort.yml"), "-e", "mlopslab_cohort=mlops-demo", *extra, check=False)
+    assert run.returncode != 0
+    assert message in run.text
+    assert kube.requests_made() == requests_before
