@@ -1,0 +1,132 @@
+"""deploy.yml benchmark: cohorts of 1, 10, 30 and 100 students, rendered to files and applied
+to the kmock API emulator, with the module processes each run started.
+
+Prints wall time, the apply task's own time, the cost per added student, and, as the floor the
+apply is measured against, a raw sequential server-side apply of the same objects from one
+Python process (kubernetes' dynamic client) to the same emulator.
+
+    make bench      # or: .venv/bin/python bench/deploy.py [--sizes 1,10,30,100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from tests.support.kube_emulator import EmulatedCluster  # noqa: E402
+
+PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
+
+
+def inventory(workdir: Path, students: int) -> Path:
+    width = max(2, len(str(students)))
+    hosts = "".join(f"    user{i:0{width}d}:\n" for i in range(1, students + 1))
+    path = workdir / f"cohort-{students}.yml"
+    path.write_text(
+        f"cohort:\n  hosts:\n{hosts}  vars:\n    mlopslab_cohort: bench\n    ansible_connection: local\n"
+        "    ansible_python_interpreter: '{{ ansible_playbook_python }}'\n"
+    )
+    return path
+
+
+def run_deploy(workdir: Path, students: int, *extra: str, env: dict | None = None) -> dict:
+    timer_out = workdir / f"timer-{students}-{len(extra)}.json"
+    environment = {
+        **os.environ,
+        **(env or {}),
+        "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+        "ANSIBLE_CALLBACK_PLUGINS": str(REPO / "bench/callback_plugins"),
+        "ANSIBLE_CALLBACKS_ENABLED": "bench_timer",
+        "BENCH_TIMER_OUT": str(timer_out),
+    }
+    began = time.monotonic()
+    proc = subprocess.run(
+        [
+            PLAYBOOK,
+            "playbooks/deploy.yml",
+            "-i",
+            str(inventory(workdir, students)),
+            "-e",
+            f"mlopslab_build_dir={workdir / 'build'}",
+            *extra,
+        ],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.monotonic() - began
+    if proc.returncode != 0:
+        raise SystemExit(f"deploy of {students} failed:\n{proc.stdout[-3000:]}")
+    timer = json.loads(timer_out.read_text())
+    apply_time = next((t for name, t in timer["tasks"].items() if name.endswith("server-side apply)")), 0.0)
+    return {"wall": wall, "apply": apply_time, "modules": sum(timer["modules"].values())}
+
+
+def raw_apply_seconds(kubeconfig: Path, manifests_dir: Path) -> tuple[float, int]:
+    import kubernetes  # noqa: PLC0415  (only the floor measurement needs the client here)
+
+    objects = [o for f in sorted(manifests_dir.glob("*/lab.yaml")) for o in yaml.safe_load_all(f.read_text())]
+    client = kubernetes.dynamic.DynamicClient(kubernetes.config.new_client_from_config(config_file=str(kubeconfig)))
+    began = time.monotonic()
+    for obj in objects:
+        resource = client.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+        resource.server_side_apply(
+            body=obj, name=obj["metadata"]["name"], namespace=obj["metadata"].get("namespace"), field_manager="bench"
+        )
+    return time.monotonic() - began, len(objects)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1,10,30,100")
+    sizes = [int(s) for s in parser.parse_args().sizes.split(",")]
+    rows = []
+    for students in sizes:
+        with tempfile.TemporaryDirectory(prefix="bench-deploy-") as tmp:
+            workdir = Path(tmp)
+            rendered = run_deploy(workdir, students, "-e", "mlopslab_apply=false")
+            with EmulatedCluster(workdir / "kubeconfig") as cluster:
+                env = {"K8S_AUTH_KUBECONFIG": str(cluster.kubeconfig)}
+                applied = run_deploy(workdir, students, "-e", "mlopslab_wait=false", env=env)
+                requests = cluster.requests_made()
+            with EmulatedCluster(workdir / "kubeconfig-raw") as cluster:
+                floor, objects = raw_apply_seconds(cluster.kubeconfig, workdir / "build" / "manifests")
+            rows.append((students, objects, rendered, applied, requests, floor))
+
+    print(
+        f"{'students':>8} {'objects':>7} | {'render s':>8} {'modules':>7} | {'deploy s':>8} {'apply s':>7} "
+        f"{'modules':>7} {'API req':>7} | {'raw SSA s':>9} {'apply/raw':>9}"
+    )
+    for students, objects, rendered, applied, requests, floor in rows:
+        print(
+            f"{students:>8} {objects:>7} | {rendered['wall']:>8.1f} {rendered['modules']:>7} | "
+            f"{applied['wall']:>8.1f} {applied['apply']:>7.1f} {applied['modules']:>7} {requests:>7} | "
+            f"{floor:>9.2f} {applied['apply'] / floor:>9.2f}"
+        )
+    if len(rows) > 1:
+        (n0, *_, r0, a0, _, _), (n1, *_, r1, a1, _, _) = rows[-2], rows[-1]
+        per = n1 - n0
+        render_cost = (r1["wall"] - r0["wall"]) / per
+        deploy_cost = (a1["wall"] - a0["wall"]) / per
+        apply_cost = (a1["apply"] - a0["apply"]) / per
+        print(
+            f"\ncost per added student ({n0} -> {n1}): render {render_cost:.3f} s, deploy {deploy_cost:.3f} s, "
+            f"apply {apply_cost:.3f} s"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
