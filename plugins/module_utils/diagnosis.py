@@ -53,8 +53,20 @@ EXIT_CODES = {
     139: "segfault",
 }
 
-SIGNALS = {1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 6: "SIGABRT", 7: "SIGBUS", 8: "SIGFPE",
-           9: "SIGKILL", 11: "SIGSEGV", 13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM"}
+SIGNALS = {
+    1: "SIGHUP",
+    2: "SIGINT",
+    3: "SIGQUIT",
+    4: "SIGILL",
+    6: "SIGABRT",
+    7: "SIGBUS",
+    8: "SIGFPE",
+    9: "SIGKILL",
+    11: "SIGSEGV",
+    13: "SIGPIPE",
+    14: "SIGALRM",
+    15: "SIGTERM",
+}
 
 # Which role variable sizes which container, so hints can name the knob (and its value).
 OUR_CONTAINERS = {
@@ -112,9 +124,9 @@ def _probe_kills(events: list[dict]) -> list[dict]:
     for event in events:
         message = (event.get("message") or "").lower()
         reason = event.get("reason")
-        if reason == "Killing" and ("failed liveness probe" in message or "failed startup probe" in message):
-            evidence.append(event)
-        elif reason == "Unhealthy" and ("liveness probe failed" in message or "startup probe failed" in message):
+        if (reason == "Killing" and ("failed liveness probe" in message or "failed startup probe" in message)) or (
+            reason == "Unhealthy" and ("liveness probe failed" in message or "startup probe failed" in message)
+        ):
             evidence.append(event)
     return evidence
 
@@ -133,8 +145,14 @@ def _knob(pod: dict, container: str) -> str | None:
 
 
 def _finding(code, severity, container, exit_code, message, hint) -> dict:
-    return {"code": code, "severity": severity, "container": container, "exit_code": exit_code,
-            "message": message, "hint": hint}
+    return {
+        "code": code,
+        "severity": severity,
+        "container": container,
+        "exit_code": exit_code,
+        "message": message,
+        "hint": hint,
+    }
 
 
 def _termination_finding(pod, cs, spec, is_init, terminated, events, severity) -> dict | None:
@@ -151,8 +169,11 @@ def _termination_finding(pod, cs, spec, is_init, terminated, events, severity) -
     # The kernel OOM killer: the runtime reports reason OOMKilled (exit 137, sometimes 0 or -1).
     if reason == "OOMKilled":
         where = f"memory limit {limit} was exceeded" if limit else "the node ran out of memory for it"
-        hint = (f"{where}: raise {knob}_memory_limit (now {limit}) or remove unused packages"
-                if knob else f"{where}: raise resources.limits.memory of {label} or lower its memory use")
+        hint = (
+            f"{where}: raise {knob}_memory_limit (now {limit}) or remove unused packages"
+            if knob
+            else f"{where}: raise resources.limits.memory of {label} or lower its memory use"
+        )
         return _finding("oom_killed", severity, name, exit_code, f"{label} exited {exit_code} (OOMKilled)", hint)
 
     code_text = f"exited {exit_code}" + (f" ({reason})" if reason else "")
@@ -164,30 +185,46 @@ def _termination_finding(pod, cs, spec, is_init, terminated, events, severity) -
             failures = sum(_count(e) for e in kills if e.get("reason") == "Unhealthy")
             has_startup_probe = bool(spec.get("startupProbe"))
             if has_startup_probe and not startup:
-                hint = ("the liveness probe killed it after start-up: it stopped answering the probe; raise "
-                        "livenessProbe timeoutSeconds/failureThreshold or find why it hangs (kubectl logs --previous)")
+                hint = (
+                    "the liveness probe killed it after start-up: it stopped answering the probe; raise "
+                    "livenessProbe timeoutSeconds/failureThreshold or find why it hangs (kubectl logs --previous)"
+                )
             elif startup:
-                hint = ("the startup probe's budget (periodSeconds x failureThreshold) ran out: the container "
-                        "starts slower than allowed; raise startupProbe failureThreshold or start faster")
+                hint = (
+                    "the startup probe's budget (periodSeconds x failureThreshold) ran out: the container "
+                    "starts slower than allowed; raise startupProbe failureThreshold or start faster"
+                )
             else:
-                hint = ("the liveness probe killed the container during start-up: add a startupProbe or install "
-                        "packages before start" + (" (metrics_exporter_image, or the init container)" if knob else ""))
+                hint = (
+                    "the liveness probe killed the container during start-up: add a startupProbe or install "
+                    "packages before start" + (" (metrics_exporter_image, or the init container)" if knob else "")
+                )
             return _finding(
-                "liveness_probe_kill", severity, name, exit_code,
+                "liveness_probe_kill",
+                severity,
+                name,
+                exit_code,
                 f"{label} {code_text}: killed by the kubelet after {failures or 'repeated'} failed {probe} probes "
                 f"(SIGKILL{' after SIGTERM' if exit_code == 137 else ''}; not an OOM kill)",
                 hint,
             )
         if exit_code == 137:
             return _finding(
-                "sigkill", severity, name, exit_code,
+                "sigkill",
+                severity,
+                name,
+                exit_code,
                 f"{label} {code_text}: killed by SIGKILL with no OOMKilled reason and no probe-kill events",
                 "exit 137 is SIGKILL from any sender: either the OOM killer (check `kubectl describe node` and "
                 "dmesg; memory limit " + (limit or "unset") + ") or a probe kill whose events have expired "
                 "(events last ~1 h): watch `kubectl get events -w` at the next restart",
             )
         return _finding(
-            "sigterm", severity, name, exit_code, f"{label} {code_text}: stopped by SIGTERM",
+            "sigterm",
+            severity,
+            name,
+            exit_code,
+            f"{label} {code_text}: stopped by SIGTERM",
             "something asked it to stop (a rollout, a node drain, or a preStop/probe): check recent events; "
             "if it exits on SIGTERM without being asked, check its own shutdown handling",
         )
@@ -208,11 +245,23 @@ def _termination_finding(pod, cs, spec, is_init, terminated, events, severity) -
     if isinstance(exit_code, int) and 128 < exit_code < 160:
         number = signal or exit_code - 128
         sig = SIGNALS.get(number, f"signal {number}")
-        return _finding("app_error", severity, name, exit_code, f"{label} {code_text}: killed by {sig}",
-                        "a signal from inside the container or the runtime; kubectl logs --previous shows the last words")
+        return _finding(
+            "app_error",
+            severity,
+            name,
+            exit_code,
+            f"{label} {code_text}: killed by {sig}",
+            "a signal from inside the container or the runtime; kubectl logs --previous shows the last words",
+        )
     return _finding(
-        "app_error", severity, name, exit_code, f"{label} {code_text}",
-        "the application failed: kubectl logs --previous -c " + str(name) + " shows why"
+        "app_error",
+        severity,
+        name,
+        exit_code,
+        f"{label} {code_text}",
+        "the application failed: kubectl logs --previous -c "
+        + str(name)
+        + " shows why"
         + (" (exit 255 is often a wrapped or out-of-range exit status)" if exit_code == 255 else ""),
     )
 
@@ -231,18 +280,24 @@ def _container_findings(pod, events, max_restarts) -> list[dict]:
         waiting = state.get("waiting") or {}
         code = WAITING_CODES.get(waiting.get("reason"))
         if code:
-            findings.append(_finding(
-                code, ERROR, name, None, f"{label} waiting: {waiting.get('reason')}: {waiting.get('message', '')}".strip(),
-                {
-                    "image_pull": f"the node cannot pull {cs.get('image') or spec.get('image')}: check the name and "
-                    "tag, registry access and pull secrets (or mirror it and set the role's *_image)",
-                    "invalid_image": f"{spec.get('image') or cs.get('image')} is not a valid image reference",
-                    "config_error": "a ConfigMap or Secret (or a key in it) the container refers to is missing: "
-                    "rerun deploy.yml to recreate it",
-                    "create_container_error": "the runtime could not create or start the container: read the "
-                    "message; often a bad command, mount or security context",
-                }[code],
-            ))
+            findings.append(
+                _finding(
+                    code,
+                    ERROR,
+                    name,
+                    None,
+                    f"{label} waiting: {waiting.get('reason')}: {waiting.get('message', '')}".strip(),
+                    {
+                        "image_pull": f"the node cannot pull {cs.get('image') or spec.get('image')}: check its name "
+                        "and tag, registry access and pull secrets (or mirror it and set the role's *_image)",
+                        "invalid_image": f"{spec.get('image') or cs.get('image')} is not a valid image reference",
+                        "config_error": "a ConfigMap or Secret (or a key in it) the container refers to is missing: "
+                        "rerun deploy.yml to recreate it",
+                        "create_container_error": "the runtime could not create or start the container: read the "
+                        "message; often a bad command, mount or security context",
+                    }[code],
+                )
+            )
             continue
 
         # CrashLoopBackOff is a state, not a cause: the cause is in the last termination.
@@ -254,49 +309,86 @@ def _container_findings(pod, events, max_restarts) -> list[dict]:
                 continue
         if last and (restarts > 0 or waiting.get("reason") == "CrashLoopBackOff"):
             finding = _termination_finding(pod, cs, spec, is_init, last, events, severity)
-            if finding and (severity == ERROR or restarts > max_restarts or finding["code"] in
-                            ("oom_killed", "liveness_probe_kill", "sigkill", "segfault")):
+            if finding and (
+                severity == ERROR
+                or restarts > max_restarts
+                or finding["code"] in ("oom_killed", "liveness_probe_kill", "sigkill", "segfault")
+            ):
                 if severity == WARNING:
                     finding["message"] += f"; running again, {restarts} restarts"
                 findings.append(finding)
                 continue
 
         if "running" in state and not cs.get("ready") and not is_init:
-            failed = [e for e in _events_for(events, pod, name)
-                      if e.get("reason") == "Unhealthy" and "readiness probe failed" in (e.get("message") or "").lower()]
+            failed = [
+                e
+                for e in _events_for(events, pod, name)
+                if e.get("reason") == "Unhealthy" and "readiness probe failed" in (e.get("message") or "").lower()
+            ]
             if failed:
-                findings.append(_finding(
-                    "readiness_failing", WARNING, name, None,
-                    f"{label} is running but not ready: {sum(_count(e) for e in failed)} failed readiness probes "
-                    f"({(failed[-1].get('message') or '').strip()})",
-                    "the Service sends it no traffic until /healthz answers: kubectl logs -c " + str(name),
-                ))
+                findings.append(
+                    _finding(
+                        "readiness_failing",
+                        WARNING,
+                        name,
+                        None,
+                        f"{label} is running but not ready: {sum(_count(e) for e in failed)} failed readiness probes "
+                        f"({(failed[-1].get('message') or '').strip()})",
+                        "the Service sends it no traffic until /healthz answers: kubectl logs -c " + str(name),
+                    )
+                )
                 continue
         if restarts > max_restarts and running_ready:
-            findings.append(_finding(
-                "restarts", WARNING, name, (last or {}).get("exitCode"),
-                f"{label} is running but restarted {restarts} times (allowed: {max_restarts})",
-                "it recovers but keeps restarting: kubectl logs --previous -c " + str(name) + " shows the last exit",
-            ))
+            findings.append(
+                _finding(
+                    "restarts",
+                    WARNING,
+                    name,
+                    (last or {}).get("exitCode"),
+                    f"{label} is running but restarted {restarts} times (allowed: {max_restarts})",
+                    "it recovers but keeps restarting: kubectl logs --previous -c "
+                    + str(name)
+                    + " shows the last exit",
+                )
+            )
     return findings
 
 
 def _pod_findings(pod, events) -> list[dict]:
     status = pod.get("status") or {}
     if status.get("reason") == "Evicted":
-        return [_finding("evicted", ERROR, None, None, f"pod evicted: {status.get('message', '')}".strip(),
-                         "the node reclaimed resources (memory, disk or an emptyDir over its sizeLimit): "
-                         "check the message; lower usage or raise the limit; the Deployment makes a new pod")]
+        return [
+            _finding(
+                "evicted",
+                ERROR,
+                None,
+                None,
+                f"pod evicted: {status.get('message', '')}".strip(),
+                "the node reclaimed resources (memory, disk or an emptyDir over its sizeLimit): "
+                "check the message; lower usage or raise the limit; the Deployment makes a new pod",
+            )
+        ]
     if status.get("phase") == "Pending":
         scheduling = [e for e in _events_for(events, pod) if e.get("reason") == "FailedScheduling"]
-        unschedulable = any(c.get("type") == "PodScheduled" and c.get("reason") == "Unschedulable"
-                            for c in status.get("conditions") or [])
+        unschedulable = any(
+            c.get("type") == "PodScheduled" and c.get("reason") == "Unschedulable"
+            for c in status.get("conditions") or []
+        )
         if scheduling or unschedulable:
             message = (scheduling[-1].get("message") if scheduling else None) or next(
-                (c.get("message") for c in status.get("conditions") or [] if c.get("reason") == "Unschedulable"), "")
-            return [_finding("unschedulable", ERROR, None, None, f"pod cannot be scheduled: {message}",
-                             "no node has the requested cpu/memory free (or the quota is used up): lower the "
-                             "roles' *_request values, add nodes, or fewer students per cluster")]
+                (c.get("message") for c in status.get("conditions") or [] if c.get("reason") == "Unschedulable"), ""
+            )
+            return [
+                _finding(
+                    "unschedulable",
+                    ERROR,
+                    None,
+                    None,
+                    f"pod cannot be scheduled: {message}",
+                    "no node has the requested cpu/memory free (or the quota is used up): lower the "
+                    "roles' *_request values, add nodes, or fewer students per cluster",
+                )
+            ]
     return []
 
 

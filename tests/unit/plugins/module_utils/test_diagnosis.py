@@ -9,9 +9,23 @@ from plugins.module_utils.diagnosis import FAILING, PRIORITY, diagnose_pod
 
 CASES = yaml.safe_load((Path(__file__).parent / "fixtures/pods.yml").read_text())
 CODES = {
-    "oom_killed", "liveness_probe_kill", "sigkill", "sigterm", "app_error", "misuse_of_shell_builtin", "not_executable",
-    "command_not_found", "segfault", "image_pull", "invalid_image", "config_error", "create_container_error",
-    "unschedulable", "evicted", "readiness_failing", "restarts",
+    "oom_killed",
+    "liveness_probe_kill",
+    "sigkill",
+    "sigterm",
+    "app_error",
+    "misuse_of_shell_builtin",
+    "not_executable",
+    "command_not_found",
+    "segfault",
+    "image_pull",
+    "invalid_image",
+    "config_error",
+    "create_container_error",
+    "unschedulable",
+    "evicted",
+    "readiness_failing",
+    "restarts",
 }
 
 
@@ -61,5 +75,6 @@ def test_a_failing_pod_outranks_warnings_and_the_allowance_is_configurable():
     restarts = next(c for c in CASES if c["expect"]["cause"] == "restarts")
     assert diagnose_pod(restarts["pod"], [], max_restarts=10)["status"] == "healthy"
     assert diagnose_pod(restarts["pod"], [], max_restarts=1)["cause"] == "restarts"
-    assert all(diagnose_pod(c["pod"], c["events"])["status"] == FAILING
-               for c in CASES if c["expect"]["status"] == FAILING)
+    assert all(
+        diagnose_pod(c["pod"], c["events"])["status"] == FAILING for c in CASES if c["expect"]["status"] == FAILING
+    )

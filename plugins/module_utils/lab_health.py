@@ -1,0 +1,174 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A cohort's health: pods and events in two API calls, each student's Prometheus and Grafana
+read concurrently. The HTTP is injected (lab_io), so this is tested with real answers."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.diagnosis import (
+    DEGRADED,
+    ERROR,
+    FAILING,
+    HEALTHY,
+    PRIORITY,
+    diagnose_pod,
+)
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.targets import (
+    series_findings,
+    series_present,
+    series_query,
+    summarize_targets,
+    target_findings,
+)
+
+COMPONENTS = ("metrics-exporter", "prometheus", "grafana")
+STUDENT_CODES = (
+    "pods_missing",
+    "prometheus_unreachable",
+    "target_missing",
+    "target_down",
+    "series_missing",
+    "grafana_unreachable",
+)
+
+
+class LabHealthError(Exception):
+    """The check itself cannot run (the API refuses the pod list); str() is the one sentence."""
+
+
+def _finding(code, message, hint, severity=ERROR):
+    return {"code": code, "severity": severity, "container": None, "exit_code": None, "message": message, "hint": hint}
+
+
+def _rank(finding: dict) -> tuple:
+    codes = PRIORITY + STUDENT_CODES
+    return finding["severity"] != ERROR, codes.index(finding["code"]) if finding["code"] in codes else len(codes)
+
+
+def _pod_summary(pod: dict, events: list[dict], max_restarts: int) -> dict:
+    diagnosis = diagnose_pod(pod, events, max_restarts)
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    meta = pod.get("metadata") or {}
+    findings = [dict(f, pod=meta.get("name")) for f in diagnosis["findings"]]
+    return {
+        "name": meta.get("name"),
+        "component": (meta.get("labels") or {}).get("app.kubernetes.io/name"),
+        "phase": (pod.get("status") or {}).get("phase"),
+        "ready": bool(statuses) and all(s.get("ready") for s in statuses),
+        "restarts": sum(int(s.get("restartCount") or 0) for s in statuses),
+        "status": diagnosis["status"],
+        "cause": diagnosis["cause"],
+        "findings": findings,
+    }
+
+
+def _check_prometheus(student: dict, fetch, expected_jobs, required_series) -> None:
+    try:
+        student["targets"] = summarize_targets(fetch("/api/v1/targets", {}))
+        student["series"] = series_present(
+            fetch("/api/v1/query", {"query": series_query(required_series)}), required_series
+        )
+    except Exception as err:  # one student's Prometheus must never stop the others' check
+        student["findings"].append(
+            _finding(
+                "prometheus_unreachable",
+                f"Prometheus unreachable: {err}",
+                "is its pod running (see the pod findings)? Through the API server's service proxy, a "
+                "NetworkPolicy may also block the proxy: set student_namespace_proxy_cidrs",
+            )
+        )
+        return
+    student["findings"] += target_findings(student["targets"], expected_jobs)
+    student["findings"] += series_findings(student["series"])
+
+
+def _check_grafana(student: dict, fetch) -> None:
+    try:
+        health = fetch("/api/health", {})
+        student["grafana"] = {"checked": True, "ok": health.get("database") == "ok", "version": health.get("version")}
+    except Exception as err:  # as above: reported, never raised
+        student["grafana"] = {"checked": True, "ok": False, "error": str(err)}
+        student["findings"].append(
+            _finding("grafana_unreachable", f"Grafana unreachable: {err}", "see the grafana pod's findings")
+        )
+
+
+def check_cohort(
+    namespaces,
+    list_pods,
+    list_events,
+    prometheus_for,
+    grafana_for,
+    *,
+    expected_jobs,
+    required_series,
+    max_restarts=3,
+    workers=8,
+) -> dict:
+    """Per-student results and a cohort summary.
+
+    list_pods()/list_events() return every pod/event of the cohort (one call each);
+    prometheus_for(ns)/grafana_for(ns) return a fetch(path, query) -> JSON for that student, or None
+    when not checked.
+    """
+    try:
+        pods = list_pods()
+    except Exception as err:
+        raise LabHealthError(f"cannot list the cohort's pods: {err}") from err
+    try:
+        events = list_events()
+    except Exception:  # events only sharpen the diagnosis (liveness vs OOM); without them we still check
+        events = []
+    students = []
+    for namespace in namespaces:
+        mine = [p for p in pods if (p.get("metadata") or {}).get("namespace") == namespace]
+        their_events = [e for e in events if (e.get("involvedObject") or {}).get("namespace") == namespace]
+        summaries = [_pod_summary(p, their_events, max_restarts) for p in mine]
+        findings = [f for s in summaries for f in s["findings"]]
+        missing = [c for c in COMPONENTS if c not in {s["component"] for s in summaries}]
+        if missing:
+            findings.append(
+                _finding(
+                    "pods_missing",
+                    f"no pod for {', '.join(missing)}",
+                    "the Deployment cannot create its pod (quota, admission) or was deleted: `kubectl -n "
+                    f"{namespace} get events` shows why; rerun deploy.yml to recreate",
+                )
+            )
+        students.append(
+            {
+                "namespace": namespace,
+                "pods": summaries,
+                "targets": [],
+                "series": {},
+                "grafana": {"checked": False},
+                "findings": findings,
+                "restarts": sum(s["restarts"] for s in summaries),
+            }
+        )
+
+    def probe(student):
+        fetch = prometheus_for(student["namespace"])
+        if fetch is not None:
+            _check_prometheus(student, fetch, expected_jobs, required_series)
+        fetch = grafana_for(student["namespace"])
+        if fetch is not None:
+            _check_grafana(student, fetch)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        list(pool.map(probe, students))
+
+    for student in students:
+        student["findings"].sort(key=_rank)
+        top = student["findings"][0] if student["findings"] else None
+        student["cause"] = top["code"] if top else None
+        student["status"] = HEALTHY if not top else FAILING if top["severity"] == ERROR else DEGRADED
+    summary = {"students": len(students)}
+    for status in (HEALTHY, DEGRADED, FAILING):
+        summary[status] = sum(s["status"] == status for s in students)
+    summary["causes"] = {}
+    for student in students:
+        if student["cause"]:
+            summary["causes"][student["cause"]] = summary["causes"].get(student["cause"], 0) + 1
+    return {"students": students, "summary": summary}

@@ -1,0 +1,277 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+module: lab_health_info
+short_description: Tell which students' monitoring labs are broken, and why
+description:
+  - Lists the pods and events of every checked namespace in two API calls (label-selected, not one
+    call per pod) and diagnoses each pod from its status and events; an OOM kill is told apart from
+    a liveness-probe kill (both exit 137).
+  - Reads each student's Prometheus targets and checks the required series exist, and checks that
+    Grafana answers C(/api/health), concurrently across students with a bounded number of workers
+    and a timeout per request. A student whose Prometheus cannot be reached is C(failing) with that
+    finding; one broken student never stops the others being checked.
+  - Read-only; never fails on a timeout alone.
+version_added: 1.0.0
+author: mlopslab.monitoring contributors
+extends_documentation_fragment:
+  - kubernetes.core.k8s_auth_options
+options:
+  namespaces:
+    description:
+      - The students' namespaces to check.
+      - When empty, every namespace matching O(label_selectors) is checked.
+    type: list
+    elements: str
+    default: []
+  label_selectors:
+    description: Selects the cohort's pods (and, without O(namespaces), its namespaces).
+    type: list
+    elements: str
+    default: [app.kubernetes.io/managed-by=mlopslab]
+  prometheus_access:
+    description:
+      - V(proxy) reads each Prometheus through the API server's service proxy; V(url) through
+        O(prometheus_url_template); V(none) skips the Prometheus checks.
+    type: str
+    choices: [proxy, url, none]
+    default: proxy
+  prometheus_url_template:
+    description: URL of a student's Prometheus, with C({namespace}) filled in, e.g. C(http://{namespace}-prom.lab.example).
+    type: str
+  prometheus_urls:
+    description: URL of a student's Prometheus by namespace; overrides O(prometheus_url_template) for those.
+    type: dict
+    default: {}
+  grafana_access:
+    description: As O(prometheus_access), for Grafana's C(/api/health).
+    type: str
+    choices: [proxy, url, none]
+    default: proxy
+  grafana_url_template:
+    description: URL of a student's Grafana, with C({namespace}) filled in.
+    type: str
+  grafana_urls:
+    description: URL of a student's Grafana by namespace; overrides O(grafana_url_template) for those.
+    type: dict
+    default: {}
+  expected_jobs:
+    description: Scrape jobs every student's Prometheus must have.
+    type: list
+    elements: str
+    default: [metrics-exporter, prometheus]
+  required_series:
+    description: Series every student's Prometheus must hold.
+    type: list
+    elements: str
+    default: [model_mae_score, model_r2_score, model_requests_total]
+  max_restarts:
+    description: Restarts a running, ready container may have before it counts as degraded.
+    type: int
+    default: 3
+  workers:
+    description: Students checked at once.
+    type: int
+    default: 8
+  timeout:
+    description: Seconds each HTTP request may take.
+    type: float
+    default: 5
+  fail_on_unhealthy:
+    description: Fail the task when any student is C(failing) (verify.yml sets it).
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: Read-only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Changes nothing, so there is no diff.
+  platform:
+    platforms: posix
+    description: The controller.
+notes:
+  - Through the service proxy, a CNI that applies NetworkPolicies to the API server's traffic may
+    block the read; the student_namespace role's C(student_namespace_proxy_cidrs) lets it in.
+"""
+
+EXAMPLES = r"""
+- name: Check the cohort
+  mlopslab.monitoring.lab_health_info:
+    namespaces: [user01, user02, user03]
+    label_selectors:
+      - app.kubernetes.io/managed-by=mlopslab
+      - mlopslab.io/cohort=mlops-2026-spring
+  register: __health
+
+- name: Name the failing students and why
+  ansible.builtin.debug:
+    msg: "{{ __health.students | selectattr('status', 'eq', 'failing') | map(attribute='namespace')
+      | zip(__health.students | selectattr('status', 'eq', 'failing') | map(attribute='cause')) | map('join', ': ') }}"
+
+- name: Check through per-student URLs (an Ingress each), failing on a broken student
+  mlopslab.monitoring.lab_health_info:
+    namespaces: "{{ groups['cohort'] }}"
+    prometheus_access: url
+    prometheus_url_template: "https://{namespace}-prometheus.lab.example"
+    grafana_access: none
+    fail_on_unhealthy: true
+"""
+
+RETURN = r"""
+students:
+  description: One entry per checked namespace.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    namespace:
+      description: The student's namespace.
+      type: str
+      sample: user02
+    status:
+      description: C(healthy), C(degraded) or C(failing).
+      type: str
+      sample: failing
+    cause:
+      description: Code of the most important finding, or null when healthy.
+      type: str
+      sample: oom_killed
+    restarts:
+      description: Container restarts over all the student's pods.
+      type: int
+      sample: 5
+    pods:
+      description: Per pod, its diagnosis.
+      type: list
+      elements: dict
+      sample: [{"name": "metrics-exporter-7c9d8b6f5-9fzlm", "component": "metrics-exporter", "phase": "Running",
+                "ready": false, "restarts": 5, "status": "failing", "cause": "oom_killed", "findings": []}]
+    targets:
+      description: The student's Prometheus targets.
+      type: list
+      elements: dict
+      sample: [{"job": "metrics-exporter", "instance": "metrics-exporter:8000", "health": "up", "last_error": "",
+                "last_scrape": "2026-11-20T09:21:14.331Z"}]
+    series:
+      description: Each required series, and whether it exists.
+      type: dict
+      sample: {"model_mae_score": true, "model_r2_score": true, "model_requests_total": true}
+    grafana:
+      description: Whether Grafana was checked and answered healthy.
+      type: dict
+      sample: {"checked": true, "ok": true, "version": "11.3.0"}
+    findings:
+      description: Everything wrong, most important first, each with a concrete hint.
+      type: list
+      elements: dict
+      sample: [{"code": "oom_killed", "severity": "error", "container": "exporter", "exit_code": 137,
+                "pod": "metrics-exporter-7c9d8b6f5-9fzlm",
+                "message": "container exporter exited 137 (OOMKilled)",
+                "hint": "memory limit 96Mi was exceeded: raise metrics_exporter_memory_limit (now 96Mi)"}]
+summary:
+  description: Counts over the cohort.
+  returned: always
+  type: dict
+  sample: {"students": 3, "healthy": 1, "degraded": 0, "failing": 2,
+           "causes": {"oom_killed": 1, "liveness_probe_kill": 1}}
+"""
+
+import copy
+
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.lab_health import LabHealthError, check_cohort
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.lab_io import KubeApi, via_url
+
+ARGUMENT_SPEC = dict(
+    copy.deepcopy(AUTH_ARG_SPEC),
+    namespaces=dict(type="list", elements="str", default=[]),
+    label_selectors=dict(type="list", elements="str", default=["app.kubernetes.io/managed-by=mlopslab"]),
+    prometheus_access=dict(type="str", choices=["proxy", "url", "none"], default="proxy"),
+    prometheus_url_template=dict(type="str"),
+    prometheus_urls=dict(type="dict", default={}),
+    grafana_access=dict(type="str", choices=["proxy", "url", "none"], default="proxy"),
+    grafana_url_template=dict(type="str"),
+    grafana_urls=dict(type="dict", default={}),
+    expected_jobs=dict(type="list", elements="str", default=["metrics-exporter", "prometheus"]),
+    required_series=dict(
+        type="list", elements="str", default=["model_mae_score", "model_r2_score", "model_requests_total"]
+    ),
+    max_restarts=dict(type="int", default=3),
+    workers=dict(type="int", default=8),
+    timeout=dict(type="float", default=5),
+    fail_on_unhealthy=dict(type="bool", default=False),
+)
+
+
+def _access(params, kube, what, service, port):
+    mode = params[f"{what}_access"]
+    if mode == "none":
+        return lambda namespace: None
+    if mode == "url":
+        urls, template = params[f"{what}_urls"], params[f"{what}_url_template"]
+        verify = params["validate_certs"] is not False
+        return lambda namespace: via_url(urls.get(namespace) or template, namespace, params["timeout"], verify)
+    return lambda namespace: kube.via_proxy(namespace, service, port)
+
+
+def main():
+    module = AnsibleK8SModule(
+        argument_spec=ARGUMENT_SPEC,
+        supports_check_mode=True,
+        required_if=[
+            ("prometheus_access", "url", ["prometheus_url_template", "prometheus_urls"], True),
+            ("grafana_access", "url", ["grafana_url_template", "grafana_urls"], True),
+        ],
+    )
+    params = module.params
+    for what in ("prometheus", "grafana"):
+        missing = [
+            n
+            for n in params["namespaces"]
+            if params[f"{what}_access"] == "url"
+            and not params[f"{what}_url_template"]
+            and n not in params[f"{what}_urls"]
+        ]
+        if missing:
+            module.fail_json(
+                msg=f"{what}_access is url but {what}_urls has no URL for {', '.join(missing)} and "
+                f"{what}_url_template is not set: give one or the other"
+            )
+    kube = KubeApi(get_api_client(module).client.client, params["timeout"])
+    selector = ",".join(params["label_selectors"])
+    try:
+        namespaces = params["namespaces"] or sorted(
+            n["metadata"]["name"] for n in kube.list_items("/api/v1/namespaces", {"labelSelector": selector})
+        )
+        result = check_cohort(
+            namespaces,
+            lambda: kube.list_items("/api/v1/pods", {"labelSelector": selector}),
+            lambda: kube.list_items("/api/v1/events", {"fieldSelector": "involvedObject.kind=Pod"}),
+            _access(params, kube, "prometheus", "prometheus", 9090),
+            _access(params, kube, "grafana", "grafana", 3000),
+            expected_jobs=params["expected_jobs"],
+            required_series=params["required_series"],
+            max_restarts=params["max_restarts"],
+            workers=params["workers"],
+        )
+    except LabHealthError as err:
+        module.fail_json(msg=str(err))
+    except Exception as err:  # the namespace list: the API itself is unreachable or refuses
+        module.fail_json(msg=f"cannot list the cohort's namespaces ({selector}): {err}")
+    failing = [s for s in result["students"] if s["status"] == "failing"]
+    if params["fail_on_unhealthy"] and failing:
+        module.fail_json(
+            msg=f"{len(failing)} of {len(result['students'])} students failing: "
+            + ", ".join(f"{s['namespace']} ({s['cause']})" for s in failing),
+            changed=False,
+            **result,
+        )
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
