@@ -67,7 +67,8 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus
 
-quickstart: ## run the exporter and a real Prometheus locally and show the A/B metrics
+quickstart: ## render the example cohort (no cluster needed), then run one lab locally and show its A/B metrics
+	$(BIN)/ansible-playbook -i $(INVENTORY) playbooks/deploy.yml -e mlopslab_apply=false
 	$(BIN)/python -m tests.support.local_lab
 
 # ---------------------------------------------------------------- tests

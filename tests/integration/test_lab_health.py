@@ -113,21 +113,27 @@ def cohort_with_two_kills(kube, start_exporter, start_prometheus):
     return prom
 
 
-def test_verify_playbook_reports_exactly_the_two_kills(kube, ansible_playbook, tmp_path, cohort_with_two_kills):
+@pytest.fixture
+def verify(kube, ansible_playbook, cohort_with_two_kills):
+    """verify.yml against the seeded cohort, each student's Prometheus reached by URL."""
+
+    def run(*extra, check=False):
+        return ansible_playbook(
+            "playbooks/verify.yml",
+            "-e", "mlopslab_verify_prometheus_access=url",
+            "-e", f"mlopslab_verify_prometheus_url_template={cohort_with_two_kills.url}",
+            "-e", "mlopslab_verify_grafana_access=none",
+            *extra,
+            env={"K8S_AUTH_KUBECONFIG": str(kube.kubeconfig)},
+            check=check,
+        )  # fmt: skip
+
+    return run
+
+
+def test_verify_playbook_reports_exactly_the_two_kills(verify, tmp_path):
     build = tmp_path / "build"
-    run = ansible_playbook(
-        "playbooks/verify.yml",
-        "-e",
-        f"mlopslab_build_dir={build}",
-        "-e",
-        "mlopslab_verify_prometheus_access=url",
-        "-e",
-        f"mlopslab_verify_prometheus_url_template={cohort_with_two_kills.url}",
-        "-e",
-        "mlopslab_verify_grafana_access=none",
-        env={"K8S_AUTH_KUBECONFIG": str(kube.kubeconfig)},
-        check=False,
-    )
+    run = verify("-e", f"mlopslab_build_dir={build}")
     assert run.returncode != 0
     assert run.recap["user01"]["failed"] == 0
     assert run.recap["user02"]["failed"] == 1 and run.recap["user03"]["failed"] == 1
@@ -153,22 +159,7 @@ def test_verify_playbook_reports_exactly_the_two_kills(kube, ansible_playbook, t
     assert "| user03 | failing | liveness_probe_kill | 4 | 2/2 | - |" in markdown
 
 
-def test_verify_respects_limit_and_can_report_without_failing(kube, ansible_playbook, tmp_path, cohort_with_two_kills):
-    run = ansible_playbook(
-        "playbooks/verify.yml",
-        "--limit",
-        "user02",
-        "-e",
-        f"mlopslab_build_dir={tmp_path}",
-        "-e",
-        "mlopslab_verify_prometheus_access=url",
-        "-e",
-        f"mlopslab_verify_prometheus_url_template={cohort_with_two_kills.url}",
-        "-e",
-        "mlopslab_verify_grafana_access=none",
-        "-e",
-        "verify_fail=false",
-        env={"K8S_AUTH_KUBECONFIG": str(kube.kubeconfig)},
-    )
+def test_verify_respects_limit_and_can_report_without_failing(verify, tmp_path):
+    run = verify("--limit", "user02", "-e", f"mlopslab_build_dir={tmp_path}", "-e", "verify_fail=false", check=True)
     assert list(run.recap) == ["user02"]
     assert "1 students, 0 healthy, 0 degraded, 1 failing" in run.text
