@@ -93,9 +93,13 @@ unit: ## pure-function and exporter unit tests
 integration: ## real Prometheus, real exporter process, kmock API emulator, ansible-playbook runs
 	$(call run_pytest,tests/integration)
 
+# CI shows the tail of the output: on a failure, repeat the failed tasks' messages last.
 molecule: ## every molecule scenario that runs without Docker
+	mkdir -p build
 	for s in $$(ls extensions/molecule | grep -vx kind); do \
-	    $(BIN)/molecule test -s $$s || exit $$?; done
+	    $(BIN)/molecule test -s $$s 2>&1 | tee build/molecule-$$s.log; rc=$${PIPESTATUS[0]}; \
+	    if [ $$rc -ne 0 ]; then echo "make: molecule scenario $$s failed; its failed tasks:"; \
+	        sed 's/\x1b\[[0-9;]*m//g' build/molecule-$$s.log | grep -A12 'fatal:' | cut -c1-200; exit $$rc; fi; done
 
 bench: setup .venv-bench/.installed /usr/bin/wrk ## benchmarks: print figures (not part of make test)
 	@for b in $$(ls bench/*.py | grep -v baseline_); do echo "== $$b"; $(BIN)/python $$b; done
