@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.kube_emulator import EmulatedCluster
+from tests.support.kube_emulator import CLUSTER_FIXTURES, EmulatedCluster
 from tests.support.processes import REPO, Exporter, Prometheus
 
 
@@ -63,7 +63,7 @@ def start_exporter(request):
 @pytest.fixture
 def kube(tmp_path):
     """A kmock-based Kubernetes API on 127.0.0.1 with a kubeconfig at kube.kubeconfig."""
-    with EmulatedCluster(tmp_path / "kubeconfig") as cluster:
+    with EmulatedCluster(tmp_path / "kubeconfig", seed_files=[CLUSTER_FIXTURES / "nodes.yml"]) as cluster:
         yield cluster
 
 

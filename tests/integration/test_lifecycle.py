@@ -1,0 +1,238 @@
+"""A cohort's life on a shared cluster, against the kmock emulator through kubernetes.core:
+teardown (dry run, confirmed, --limit, refusals, stuck namespaces, archived credentials), the
+capacity preflight, adding a student, students who left the inventory, and bad input that
+must change nothing."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import yaml
+
+from tests.support.kube_emulator import CLUSTER_FIXTURES
+from tests.support.processes import REPO
+
+COHORT = "mlops-demo"
+LABELS = {"app.kubernetes.io/managed-by": "mlopslab", "mlopslab.io/cohort": COHORT}
+
+
+def inventory(tmp_path, students, name="cohort.yml"):
+    """An inventory folder like inventory/: the example group_vars, these students."""
+    folder = tmp_path / "inventory"
+    if not (folder / "group_vars").exists():
+        shutil.copytree(REPO / "inventory" / "group_vars", folder / "group_vars")
+    hosts = "".join(f"    {s}:\n" for s in students)
+    (folder / name).write_text(f"cohort:\n  hosts:\n{hosts}")
+    return folder / name
+
+
+@pytest.fixture
+def play(kube, ansible_playbook, tmp_path):
+    def run(playbook, *args, students=("user01", "user02", "user03"), check=True, env=None):
+        return ansible_playbook(
+            f"playbooks/{playbook}.yml",
+            "-i",
+            str(inventory(tmp_path, students)),
+            "-e",
+            f"mlopslab_build_dir={tmp_path / 'build'}",
+            "-e",
+            "mlopslab_wait=false",
+            "-e",
+            "mlopslab_teardown_timeout=5",
+            *args,
+            env={"K8S_AUTH_KUBECONFIG": str(kube.kubeconfig), **(env or {})},
+            check=check,
+        )
+
+    return run
+
+
+def namespaces(kube):
+    return sorted(o["metadata"]["name"] for o in kube.request("GET", "/api/v1/namespaces")["items"])
+
+
+def namespace(name, labels):
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+
+
+def ours(*students):
+    """Namespaces as deploy.yml labels them (cheaper than deploying when only they matter)."""
+    return [namespace(s, {**LABELS, "mlopslab.io/student": s, "kubernetes.io/metadata.name": s}) for s in students]
+
+
+def deletes(kube):
+    return [r for r in kube.emulator._requests if r.method == "DELETE"]
+
+
+def test_dry_run_lists_exactly_the_labelled_namespaces_and_changes_nothing(kube, play):
+    kube.seed(
+        *ours("user01"),
+        namespace("user02", {"kubernetes.io/metadata.name": "user02"}),  # another course's
+        namespace("user03", {**LABELS, "mlopslab.io/cohort": "spring-26", "mlopslab.io/student": "user03"}),
+    )
+    before = namespaces(kube)
+    run = play("teardown")
+    assert "would delete user01 student user01" in run.text
+    assert "refuse user02 not created by mlopslab" in run.text
+    assert "refuse user03 belongs to cohort 'spring-26', not 'mlops-demo'" in run.text
+    assert (
+        "Dry run: nothing was deleted. To delete the 1 namespaces above, add -e mlopslab_teardown_confirm=mlops-demo"
+        in run.text
+    )
+    assert run.changed() == 0 and namespaces(kube) == before and deletes(kube) == []
+
+
+def test_a_confirmed_teardown_deletes_this_cohort_only_and_archives_credentials(kube, play, tmp_path):
+    play("deploy", "--limit", "user01")
+    kube.seed(
+        namespace("user02", {"kubernetes.io/metadata.name": "user02"}),
+        namespace("user03", {**LABELS, "mlopslab.io/cohort": "spring-26"}),
+    )
+    credentials = tmp_path / "build" / "credentials" / COHORT
+    password = (credentials / "user01-grafana-admin").read_text()
+
+    run = play("teardown", "-e", f"mlopslab_teardown_confirm={COHORT}")
+    assert run.recap["user01"]["changed"] == 1 and run.recap["user02"]["changed"] == 0
+    assert "user02: left alone, not created by mlopslab" in run.text
+    assert namespaces(kube) == ["user02", "user03"]
+    [archived] = list((credentials / "archive").glob("*/user01-grafana-admin"))
+    assert archived.read_text() == password and oct(archived.stat().st_mode & 0o777) == "0o600"
+    assert not (credentials / "user01-grafana-admin").exists()
+
+
+def test_limit_removes_one_student(kube, play):
+    kube.seed(*ours("user01", "user02", "user03"))
+    run = play("teardown", "--limit", "user02", "-e", f"mlopslab_teardown_confirm={COHORT}")
+    assert run.recap == {"user02": {"ok": run.recap["user02"]["ok"], "changed": 1, "unreachable": 0, "failed": 0}}
+    assert namespaces(kube) == ["user01", "user03"]
+    # The others are not orphans: they are still in the inventory.
+    assert "no longer in the inventory" not in run.text
+
+
+def test_a_namespace_stuck_in_terminating_is_named_with_what_holds_it(kube, play):
+    [stuck] = ours("user01")
+    stuck["metadata"]["finalizers"] = ["backup.example.com/snapshot"]
+    kube.seed(stuck)
+    run = play("teardown", "-e", f"mlopslab_teardown_confirm={COHORT}", check=False)
+    assert run.returncode != 0 and run.recap["user01"]["failed"] == 1
+    assert "user01: still Terminating after 5 s, held by finalizer backup.example.com/snapshot" in run.text
+    assert "kubectl get namespace user01 -o yaml" in run.text
+
+
+def test_a_wrong_confirmation_deletes_nothing_and_says_why(kube, play):
+    kube.seed(*ours("user01", "user02", "user03"))
+    run = play("teardown", "-e", "mlopslab_teardown_confirm=mlops-dem", check=False)
+    assert run.returncode != 0
+    assert (
+        'mlopslab_teardown_confirm "mlops-dem" is not this cohort\'s name "mlops-demo": nothing was deleted' in run.text
+    )
+    assert namespaces(kube) == ["user01", "user02", "user03"] and deletes(kube) == []
+
+
+def test_a_student_who_left_is_listed_by_deploy_and_removed_by_name(kube, play):
+    play("deploy", students=("user01", "user02", "user03", "user04"))
+    run = play("deploy")
+    assert run.changed() == 0
+    assert "1 namespaces of cohort mlops-demo belong to no student of the inventory any more: user04" in run.text
+    assert "-e mlopslab_teardown_only=user04 -e mlopslab_teardown_confirm=mlops-demo" in run.text
+    play("teardown", "-e", "mlopslab_teardown_only=user04", "-e", f"mlopslab_teardown_confirm={COHORT}")
+    assert namespaces(kube) == ["user01", "user02", "user03"]
+
+
+def test_a_whole_cohort_teardown_takes_the_students_who_left_too(kube, play):
+    kube.seed(*ours("user01", "user02"))
+    run = play("teardown", "-e", f"mlopslab_teardown_confirm={COHORT}", students=("user01",))
+    assert "delete user02 no longer in the inventory" in run.text
+    assert namespaces(kube) == []
+
+
+def test_adding_a_student_changes_only_the_new_one(kube, play):
+    play("deploy")
+    run = play("deploy", students=("user01", "user02", "user03", "user04"))
+    assert {h: r["changed"] for h, r in run.recap.items()} == {"user01": 0, "user02": 0, "user03": 0, "user04": 1}
+    assert "user04" in namespaces(kube)
+
+
+def test_deploy_refuses_a_namespace_it_did_not_create(kube, play):
+    kube.seed(namespace("user02", {"team": "data-eng"}))
+    run = play("deploy", check=False)
+    assert run.returncode != 0
+    assert "student user02: namespace user02 already exists and not created by mlopslab" in run.text
+    assert "Nothing was changed" in run.text
+    assert namespaces(kube) == ["user02"]
+
+
+def shrink_workers(kube, cpu):
+    for node in ("mlops-worker", "mlops-worker2"):
+        kube.request("PATCH", f"/api/v1/nodes/{node}/status", {"status": {"allocatable": {"cpu": cpu}}})
+
+
+def test_a_cohort_that_fits_passes_with_the_table(kube, play):
+    kube.seed(*yaml.safe_load((CLUSTER_FIXTURES / "pods.yml").read_text()))
+    run = play("deploy")
+    assert "cohort of 3 450m 960Mi" in run.text
+    # 8 CPU allocatable on two workers, 4.2 requested by kube-system and another course.
+    assert "requested by others 4200m 5220Mi" in run.text
+    assert "free 3800m" in run.text
+    assert namespaces(kube) == ["user01", "user02", "user03"]
+
+
+def test_a_cohort_that_does_not_fit_fails_with_how_many_would(kube, play):
+    shrink_workers(kube, "200m")  # 400m: room for two students at 150m each
+    run = play("deploy", check=False)
+    assert run.returncode != 0
+    assert "The cohort of 3 needs more cpu than the cluster has free: 2 of these students would fit" in run.text
+    assert "Nothing was changed" in run.text and namespaces(kube) == []
+
+
+def test_warn_goes_on_when_the_cohort_does_not_fit(kube, play):
+    shrink_workers(kube, "200m")
+    run = play("deploy", "-e", "mlopslab_capacity_check=warn")
+    assert "WARNING (mlopslab_capacity_check=warn): The cohort of 3 needs more cpu" in run.text
+    assert namespaces(kube) == ["user01", "user02", "user03"]
+
+
+def test_a_server_older_than_we_support_is_refused(kube, play):
+    kube.server_version("v1.24.17")
+    run = play("deploy", check=False)
+    assert run.returncode != 0
+    assert "The cluster runs Kubernetes v1.24.17; mlopslab.monitoring needs 1.25 or newer" in run.text
+    assert namespaces(kube) == []
+
+
+@pytest.mark.parametrize("playbook", ["deploy", "teardown"])
+@pytest.mark.parametrize(
+    ("kubeconfig", "message"),
+    [
+        ("missing", "Cannot reach the Kubernetes API (kubeconfig: {path}"),
+        ("garbage", "Cannot reach the Kubernetes API (kubeconfig: {path}"),
+        ("unreachable", "Connection refused"),
+    ],
+)
+def test_bad_cluster_access_gives_one_clear_message_and_changes_nothing(
+    kube, play, tmp_path, playbook, kubeconfig, message
+):
+    kube.seed(*ours("user01"))
+    path = tmp_path / f"{kubeconfig}.kubeconfig"
+    if kubeconfig == "garbage":
+        path.write_text("this is not: [a kubeconfig")
+    elif kubeconfig == "unreachable":
+        path.write_text(kube.kubeconfig.read_text().replace(kube.url, "http://127.0.0.1:9"))
+    before = namespaces(kube)
+    args = ("-e", f"mlopslab_teardown_confirm={COHORT}") if playbook == "teardown" else ()
+    run = play(playbook, *args, check=False, env={"K8S_AUTH_KUBECONFIG": str(path)})
+    assert run.returncode != 0
+    assert message.format(path=path) in run.text
+    assert "Point mlopslab_kubeconfig / mlopslab_context (or K8S_AUTH_KUBECONFIG) at the course cluster" in run.text
+    assert namespaces(kube) == before and deletes(kube) == []
+
+
+def test_a_bad_cohort_name_stops_teardown_before_the_cluster_is_touched(kube, play):
+    before = kube.requests_made()
+    run = play(
+        "teardown", "-e", "mlopslab_cohort=Spring_2026", "-e", "mlopslab_teardown_confirm=Spring_2026", check=False
+    )
+    assert run.returncode != 0
+    assert 'mlopslab_cohort "Spring_2026" is not a DNS-1123 label' in run.text
+    assert kube.requests_made() == before
