@@ -250,3 +250,37 @@ def test_rendered_config_scrapes_the_real_exporter_and_every_dashboard_query_has
         assert result, expr
         if ("version" in expr and "by (version)" in expr) or "model_name=" in expr:
             assert {r["metric"].get("version") for r in result} == {"v1.0", "v2.0"}, expr
+
+
+def test_a_bad_role_argument_is_named_before_anything_is_written(tmp_path, ansible_playbook):
+    # The lab roles are imported without Ansible's separate validation task: their render
+    # task validates the argument spec itself.
+    run = ansible_playbook(
+        "playbooks/deploy.yml",
+        "-e",
+        "mlopslab_apply=false",
+        "-e",
+        f"mlopslab_build_dir={tmp_path}",
+        "-e",
+        "metrics_exporter_port=ninety",
+        check=False,
+    )
+    assert run.returncode != 0
+    assert "Validation of the arguments of role metrics_exporter (entry point main) failed" in run.text
+    assert "metrics_exporter_port" in run.text
+    assert {h: r["failed"] for h, r in run.recap.items()} == dict.fromkeys(STUDENTS, 1)
+    assert not (tmp_path / "manifests").exists()
+
+
+def test_the_grafana_role_alone_refuses_a_short_password_and_never_shows_the_secret(ansible_playbook):
+    playbook = "tests/integration/playbooks/grafana_alone.yml"
+    short = ansible_playbook(playbook, "-e", "password=admin", check=False)
+    assert short.returncode != 0
+    assert "grafana_admin_password is empty or shorter than 12 characters" in short.text
+    assert "There is no default password" in short.text
+
+    secret = "Zq7-not-a-real-password-42"
+    good = ansible_playbook(playbook, "-e", f"password={secret}", "-vvv")
+    assert "Secret,ConfigMap,ConfigMap,Deployment,Service" in good.text
+    assert "censored" in good.text  # the render task's result, at -vvv
+    assert secret not in good.output
