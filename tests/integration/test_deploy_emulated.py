@@ -86,10 +86,13 @@ def mark_deployments_available(kube, stop: threading.Event):
         for deployment in kube.request("GET", "/apis/apps/v1/deployments")["items"]:
             if "status" not in deployment:
                 meta = deployment["metadata"]
+                status = {"replicas": 1, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1}
+                if "generation" in meta:
+                    status["observedGeneration"] = meta["generation"]
                 kube.request(
                     "PATCH",
                     f"/apis/apps/v1/namespaces/{meta['namespace']}/deployments/{meta['name']}/status",
-                    {"status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1}},
+                    {"status": status},
                 )
         time.sleep(0.2)
 
@@ -143,3 +146,22 @@ def test_bad_names_stop_the_run_before_the_cluster_is_touched(kube, deploy, tmp_
     assert run.returncode != 0
     assert message in run.text
     assert kube.requests_made() == requests_before
+
+
+def test_deployments_that_cannot_be_listed_fail_the_students_with_the_apis_answer(kube, deploy):
+    (
+        kube.emulator["get /apis/apps/v1/deployments"]
+        << 503
+        << {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "status": "Failure",
+            "reason": "ServiceUnavailable",
+            "code": 503,
+            "message": "the server is currently unable to handle the request",
+        }
+    )
+    run = deploy("-e", "mlopslab_wait_timeout=3", "--limit", "user01", check=False)
+    assert run.returncode != 0 and run.recap["user01"]["failed"] == 1
+    assert "user01: could not check that the Deployments are available" in run.text
+    assert "unable to handle the request" in run.text

@@ -1,0 +1,135 @@
+"""Each student's share of one cohort-wide apply or write, on results captured from real runs
+(tests/support/capture_apply_results.py) and Deployments as the API lists them."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from plugins.module_utils.outcomes import deploy_outcomes, deployment_ready, unavailable
+
+HERE = Path(__file__).parent
+APPLY = HERE / "fixtures" / "apply"
+DEPLOYMENTS = yaml.safe_load((Path(__file__).parents[3] / "fixtures" / "cluster" / "deployments.yml").read_text())
+
+# The objects the captured runs applied and wrote: two per student.
+OBJECTS = [
+    [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "user01"}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "exporter-source", "namespace": "user01"}},
+    ],
+    [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "user02"}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "exporter-source", "namespace": "user02"}},
+    ],
+]
+STUDENTS = {"user01": "user01", "user02": "user02"}
+
+
+def captured(name: str) -> dict:
+    return json.loads((APPLY / name).read_text())
+
+
+def test_the_refused_object_fails_its_student_only():
+    outcomes = deploy_outcomes(STUDENTS, OBJECTS, captured("one-refused.json"))
+    assert outcomes["user01"]["failed"] is False
+    assert outcomes["user01"]["changed"] == ["Namespace/user01", "ConfigMap/exporter-source"]
+    assert outcomes["user02"]["failed"] is True
+    assert outcomes["user02"]["changed"] == ["Namespace/user02"]
+    [error] = outcomes["user02"]["errors"]
+    assert error.startswith("ConfigMap/exporter-source: Failed to apply object")
+    assert "exceeded quota" in error
+    assert "Rerun deploy.yml (--limit user02)" in outcomes["user02"]["message"]
+    assert "Failed" not in outcomes["user01"]["message"]
+
+
+def test_a_module_that_failed_as_a_whole_fails_every_object_with_its_message():
+    outcomes = deploy_outcomes(STUDENTS, OBJECTS, captured("unreachable.json"))
+    for student in STUDENTS:
+        assert outcomes[student]["failed"] is True
+        assert len(outcomes[student]["errors"]) == 2
+        assert all("Connection refused" in e for e in outcomes[student]["errors"])
+
+
+def test_written_files_report_changes_the_first_time_only():
+    first = deploy_outcomes(STUDENTS, OBJECTS, captured("written-first.json"))
+    again = deploy_outcomes(STUDENTS, OBJECTS, captured("written-again.json"))
+    assert [first[s]["changed"] for s in STUDENTS] == [
+        ["Namespace/user01", "ConfigMap/exporter-source"],
+        ["Namespace/user02", "ConfigMap/exporter-source"],
+    ]
+    assert all(not again[s]["changed"] and not again[s]["failed"] for s in STUDENTS)
+    assert again["user01"]["message"] == "user01: 2 objects, 0 changed."
+
+
+def test_a_student_with_no_objects_takes_no_results():
+    outcomes = deploy_outcomes({"user00": "user00", **STUDENTS}, [[], *OBJECTS], captured("one-refused.json"))
+    assert outcomes["user00"] == {
+        "objects": 0,
+        "changed": [],
+        "errors": [],
+        "waiting": [],
+        "failed": False,
+        "message": "user00: 0 objects, 0 changed.",
+    }
+    assert outcomes["user02"]["failed"] is True and outcomes["user01"]["failed"] is False
+
+
+@pytest.mark.parametrize(
+    ("students", "objects", "why"),
+    [
+        (STUDENTS, OBJECTS[:1], "2 students but 1 lists"),
+        (STUDENTS, [OBJECTS[0], OBJECTS[1] * 2], "4 results for 6 objects"),
+    ],
+)
+def test_results_that_do_not_match_the_objects_are_refused_not_misattributed(students, objects, why):
+    with pytest.raises(ValueError, match=why):
+        deploy_outcomes(students, objects, captured("one-refused.json"))
+
+
+@pytest.mark.parametrize(
+    ("namespace", "name", "ready"),
+    [
+        ("user01", "prometheus", True),  # available
+        ("user01", "metrics-exporter", False),  # rolling out: unavailableReplicas
+        ("user02", "grafana", False),  # just created: the controller wrote no status yet
+        ("user02", "prometheus", True),  # scaled to 0: nothing to wait for
+        ("course-nlp", "jupyterhub", False),
+    ],
+)
+def test_deployment_ready_is_kubernetes_cores_test(namespace, name, ready):
+    [deployment] = [d for d in DEPLOYMENTS if d["metadata"]["namespace"] == namespace and d["metadata"]["name"] == name]
+    assert deployment_ready(deployment) is ready
+
+
+def test_a_spec_the_controller_has_not_seen_yet_is_not_ready():
+    rolled = json.loads(json.dumps(DEPLOYMENTS[0]))
+    rolled["metadata"]["generation"] = 2  # a new spec applied; status still describes generation 1
+    assert deployment_ready(rolled) is False
+
+
+def test_unavailable_names_the_cohorts_deployments_only():
+    assert unavailable(DEPLOYMENTS, ["user01", "user02", "user03"]) == {
+        "user01": ["metrics-exporter"],
+        "user02": ["grafana"],
+    }
+
+
+def test_deployments_not_ready_after_the_wait_fail_their_student_with_the_way_to_find_out_why():
+    outcomes = deploy_outcomes(STUDENTS, OBJECTS, captured("written-again.json"), DEPLOYMENTS, 300)
+    assert outcomes["user01"]["waiting"] == ["metrics-exporter"] and outcomes["user01"]["failed"] is True
+    assert "user01: metrics-exporter not available after 300 s" in outcomes["user01"]["message"]
+    assert "verify.yml --limit user01" in outcomes["user01"]["message"]
+    without_wait = deploy_outcomes(STUDENTS, OBJECTS, captured("written-again.json"))
+    assert not any(o["waiting"] or o["failed"] for o in without_wait.values())
+
+
+def test_deployments_that_could_not_be_listed_fail_every_student_with_the_reason():
+    outcomes = deploy_outcomes(
+        STUDENTS, OBJECTS, captured("written-again.json"), None, 300, captured("unreachable.json")["msg"]
+    )
+    for student in STUDENTS:
+        assert outcomes[student]["failed"] is True
+        assert "could not check that the Deployments are available" in outcomes[student]["message"]
+        assert "Connection refused" in outcomes[student]["message"]
