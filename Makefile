@@ -81,6 +81,9 @@ lint: ## ansible-lint (production profile), yamllint, ruff, argument_specs drift
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python tests/support/lint_argument_specs.py
+	@# Every module's and filter's documentation parses (ansible-doc exits 1 on a broken one).
+	$(BIN)/ansible-doc -t module $(patsubst plugins/modules/%.py,mlopslab.monitoring.%,$(wildcard plugins/modules/*.py)) >/dev/null
+	$(BIN)/ansible-doc -t filter $(patsubst plugins/filter/%.yml,mlopslab.monitoring.%,$(wildcard plugins/filter/*.yml)) >/dev/null
 
 # pytest exits 5 when it collected nothing: that means a broken path or marker, never a pass.
 define run_pytest
