@@ -236,3 +236,25 @@ def test_a_bad_cohort_name_stops_teardown_before_the_cluster_is_touched(kube, pl
     assert run.returncode != 0
     assert 'mlopslab_cohort "Spring_2026" is not a DNS-1123 label' in run.text
     assert kube.requests_made() == before
+
+
+def test_deletion_that_cannot_be_checked_is_not_reported_as_done(kube, play):
+    kube.seed(*ours("user01"))
+    # The preflight's list (no selector) answers; the wait's lists (by label) fail.
+    (
+        kube.emulator["get /api/v1/namespaces"][lambda request: "labelSelector" in (request.params or {})]
+        << 503
+        << {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "status": "Failure",
+            "reason": "ServiceUnavailable",
+            "code": 503,
+            "message": "the server is currently unable to handle the request",
+        }
+    )
+    run = play("teardown", "-e", f"mlopslab_teardown_confirm={COHORT}", students=("user01",), check=False)
+    assert run.returncode != 0 and run.recap["user01"]["failed"] == 1
+    assert "user01: deletion requested, but whether it finished could not be checked" in run.text
+    assert "unable to handle the request" in run.text
+    assert "user01: deleted." not in run.text
