@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from tests.support.kube_emulator import REFUSED_BY_WEBHOOK, UNAVAILABLE
+
 COHORT_SELECTOR = "app.kubernetes.io/managed-by%3Dmlopslab,mlopslab.io/cohort%3Dmlops-demo"
 
 
@@ -56,14 +58,7 @@ def test_one_students_failure_is_theirs_alone_and_a_rerun_heals_it(kube, deploy)
     (
         kube.emulator["patch /apis/apps/v1/namespaces/user02/deployments/metrics-exporter"][:1]
         << 422
-        << {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "status": "Failure",
-            "reason": "Invalid",
-            "code": 422,
-            "message": 'admission webhook "quota.example.com" denied the request: exceeded quota',
-        }
+        << REFUSED_BY_WEBHOOK
     )
     broken = deploy("-e", "mlopslab_wait=false", check=False)
     assert broken.returncode != 0
@@ -149,18 +144,7 @@ def test_bad_names_stop_the_run_before_the_cluster_is_touched(kube, deploy, tmp_
 
 
 def test_deployments_that_cannot_be_listed_fail_the_students_with_the_apis_answer(kube, deploy):
-    (
-        kube.emulator["get /apis/apps/v1/deployments"]
-        << 503
-        << {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "status": "Failure",
-            "reason": "ServiceUnavailable",
-            "code": 503,
-            "message": "the server is currently unable to handle the request",
-        }
-    )
+    kube.emulator["get /apis/apps/v1/deployments"] << 503 << UNAVAILABLE
     run = deploy("-e", "mlopslab_wait_timeout=3", "--limit", "user01", check=False)
     assert run.returncode != 0 and run.recap["user01"]["failed"] == 1
     assert "user01: could not check that the Deployments are available" in run.text

@@ -10,7 +10,7 @@ import shutil
 import pytest
 import yaml
 
-from tests.support.kube_emulator import CLUSTER_FIXTURES
+from tests.support.kube_emulator import CLUSTER_FIXTURES, UNAVAILABLE
 from tests.support.processes import REPO
 
 COHORT = "mlops-demo"
@@ -244,14 +244,7 @@ def test_deletion_that_cannot_be_checked_is_not_reported_as_done(kube, play):
     (
         kube.emulator["get /api/v1/namespaces"][lambda request: "labelSelector" in (request.params or {})]
         << 503
-        << {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "status": "Failure",
-            "reason": "ServiceUnavailable",
-            "code": 503,
-            "message": "the server is currently unable to handle the request",
-        }
+        << UNAVAILABLE
     )
     run = play("teardown", "-e", f"mlopslab_teardown_confirm={COHORT}", students=("user01",), check=False)
     assert run.returncode != 0 and run.recap["user01"]["failed"] == 1

@@ -17,7 +17,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
-from tests.support.kube_emulator import EmulatedCluster  # noqa: E402
+from tests.support.kube_emulator import REFUSED_BY_WEBHOOK, EmulatedCluster  # noqa: E402
 
 OUT = REPO / "tests/unit/plugins/module_utils/fixtures/apply"
 PLAYBOOK = """
@@ -50,14 +50,6 @@ PLAYBOOK = """
         dest: "{{ out }}"
         mode: "0644"
 """
-REFUSAL = {
-    "kind": "Status",
-    "apiVersion": "v1",
-    "status": "Failure",
-    "reason": "Invalid",
-    "code": 422,
-    "message": 'admission webhook "quota.example.com" denied the request: exceeded quota',
-}
 
 
 def run(workdir: Path, kubeconfig: Path, out: Path, *extra: str) -> None:
@@ -85,7 +77,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         with EmulatedCluster(workdir / "kubeconfig") as cluster:
-            cluster.emulator["patch /api/v1/namespaces/user02/configmaps/exporter-source"][:1] << 422 << REFUSAL
+            (
+                cluster.emulator["patch /api/v1/namespaces/user02/configmaps/exporter-source"][:1]
+                << 422
+                << REFUSED_BY_WEBHOOK
+            )
             run(workdir, cluster.kubeconfig, OUT / "one-refused.json")
             url = cluster.url
         gone = workdir / "gone.kubeconfig"

@@ -252,6 +252,24 @@ class EmulatedCluster:
         return len(self.emulator._requests)
 
 
+def api_status(code: int, reason: str, message: str) -> dict[str, Any]:
+    """The Status object an API server answers a refused request with (for kmock reactions)."""
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "status": "Failure",
+        "reason": reason,
+        "code": code,
+        "message": message,
+    }
+
+
+REFUSED_BY_WEBHOOK = api_status(
+    422, "Invalid", 'admission webhook "quota.example.com" denied the request: exceeded quota'
+)
+UNAVAILABLE = api_status(503, "ServiceUnavailable", "the server is currently unable to handle the request")
+
+
 def collection_path(obj: dict[str, Any]) -> str:
     """The URL a create of `obj` goes to, e.g. /apis/apps/v1/namespaces/user01/deployments."""
     group_version = obj["apiVersion"]
