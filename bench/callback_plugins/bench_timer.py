@@ -26,6 +26,9 @@ CONTROLLER_ONLY = {
     "import_role",
     "meta",
     "validate_argument_spec",
+    # This collection's action plugins: they run in the controller, no module process.
+    "render_manifests",
+    "write_manifests",
 }
 
 
