@@ -4,13 +4,16 @@ emulator), and verify.yml end to end."""
 from __future__ import annotations
 
 import json
+import re
 import signal
+import urllib.parse
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from tests.support.cohort_pods import LIVENESS_KILLED, OOM_KILLED, student_objects
-from tests.support.processes import free_port
+from tests.support.kube_emulator import api_status
+from tests.support.processes import free_port, http_get
 
 FAST_SCRAPE = """
 global: {scrape_interval: 1s, evaluation_interval: 1s}
@@ -87,6 +90,53 @@ def test_healthy_down_and_unreachable_students_in_one_check(
         "failing": 2,
         "causes": {"target_down": 1, "prometheus_unreachable": 1},
     }
+
+
+# What Grafana 11's /api/health answers (a real response; no Grafana server runs here).
+GRAFANA_HEALTH = {"commit": "d9455ff7db73b694db7d412e49a68bec767f2b5a", "database": "ok", "version": "11.3.0"}
+
+
+def test_the_default_access_reads_prometheus_and_grafana_through_the_api_servers_service_proxy(
+    kube, ansible_playbook, tmp_path, start_exporter, start_prometheus
+):
+    """prometheus_access and grafana_access default to `proxy`: every request goes to the API
+    server's service proxy path. kmock has no proxy, so a reaction on that path forwards to the
+    real Prometheus running here (and answers for Grafana); the module's side is the real one."""
+    for student in ("user01", "user02"):
+        kube.seed(*student_objects(student))
+    _, prom = student_prometheus(start_exporter, start_prometheus)
+    proxy = "/api/v1/namespaces/{}/services/http:{}:{}/proxy"
+
+    def forward(request):
+        path = request.url.path.removeprefix(proxy.format("user01", "prometheus", 9090))
+        status, body = http_get(f"{prom.url}{path}?{urllib.parse.urlencode(dict(request.params))}")
+        assert status == 200, body
+        return json.loads(body)
+
+    kube.emulator[re.compile(re.escape(proxy.format("user01", "prometheus", 9090)) + "/.*")] << forward
+    kube.emulator[proxy.format("user01", "grafana", 3000) + "/api/health"] << GRAFANA_HEALTH
+    # user02's services answer as a proxy does when the pod behind them is gone.
+    (
+        kube.emulator[re.compile("/api/v1/namespaces/user02/services/.*/proxy/.*")]
+        << 503
+        << api_status(503, "ServiceUnavailable", 'no endpoints available for service "prometheus"')
+    )
+
+    out = tmp_path / "health.json"
+    extra = json.dumps({"health_args": {"namespaces": ["user01", "user02"]}, "health_out": str(out)})
+    ansible_playbook(
+        "tests/integration/playbooks/lab_health.yml", "-e", extra, env={"K8S_AUTH_KUBECONFIG": str(kube.kubeconfig)}
+    )
+    students = {s["namespace"]: s for s in json.loads(out.read_text())["students"]}
+    user01 = students["user01"]
+    assert (user01["status"], user01["cause"]) == ("healthy", None), user01["findings"]
+    assert {t["job"]: t["health"] for t in user01["targets"]} == {"metrics-exporter": "up", "prometheus": "up"}
+    assert all(user01["series"].values())
+    assert user01["grafana"] == {"checked": True, "ok": True, "version": "11.3.0"}
+    user02 = students["user02"]
+    assert (user02["status"], user02["cause"]) == ("failing", "prometheus_unreachable")
+    assert "no endpoints available" in user02["findings"][0]["message"]
+    assert user02["grafana"]["ok"] is False
 
 
 def test_fail_on_unhealthy_names_the_students(kube, ansible_playbook, tmp_path):
