@@ -27,7 +27,7 @@ unexport PYTHONPATH
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help setup quickstart test lint unit integration molecule bench \
-        deploy verify teardown clean
+        deploy verify teardown check-requirements clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -132,6 +132,9 @@ verify: ## check the whole cohort and write a report
 
 teardown: ## dry-run, or ARGS="-e mlopslab_teardown_confirm=<cohort>" to remove the cohort
 	$(call run_playbook,teardown)
+
+check-requirements: ## resolve lab-template/ with pip, no cluster (ARGS="-e requirements=path" for another file)
+	$(call run_playbook,check_requirements)
 
 clean: ## remove build outputs (keeps credentials)
 	rm -rf build/manifests build/reports .pytest_cache .ruff_cache

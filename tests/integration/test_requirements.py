@@ -116,3 +116,17 @@ def test_verify_reports_the_requirements(kube, ansible_playbook, tmp_path):
     assert json.loads(report.read_text())["requirements"]["explanation"] == sentence
     [markdown] = (tmp_path / "build" / "mlops-demo").glob("verify-*.md")
     assert f"**do not resolve**: {sentence}" in markdown.read_text()
+
+
+def test_the_cluster_free_check_resolves_the_template_with_its_constraints(ansible_playbook):
+    run = ansible_playbook("playbooks/check_requirements.yml", env={"K8S_AUTH_KUBECONFIG": "/nonexistent"})
+    assert f"{TEMPLATE / 'requirements.txt'} with {TEMPLATE / 'constraints.txt'} resolves to 65 packages" in run.text
+    assert "kfp 1.8.22" in run.text and "pydantic 1.10.26" in run.text
+
+
+def test_the_cluster_free_check_fails_on_a_conflict_with_the_sentence(ansible_playbook, tmp_path):
+    bad = tmp_path / "requirements.txt"
+    bad.write_text((TEMPLATE / "requirements.txt").read_text().replace("kubernetes==25.3.0", "kubernetes==26.1.0"))
+    run = ansible_playbook("playbooks/check_requirements.yml", "-e", f"requirements={bad}", check=False)
+    assert run.returncode != 0
+    assert f"{bad} does not resolve: kfp 1.8.22 requires kubernetes<26,>=8.0.0, but requirements.txt" in run.text
