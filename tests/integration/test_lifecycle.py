@@ -251,3 +251,14 @@ def test_deletion_that_cannot_be_checked_is_not_reported_as_done(kube, play):
     assert "user01: deletion requested, but whether it finished could not be checked" in run.text
     assert "unable to handle the request" in run.text
     assert "user01: deleted." not in run.text
+
+
+@pytest.mark.parametrize("playbook", ["deploy", "verify", "teardown"])
+def test_an_inventory_without_students_fails_instead_of_doing_nothing_silently(kube, play, playbook):
+    kube.seed(*ours("user01"))
+    requests_before = kube.requests_made()
+    run = play(playbook, "-e", f"mlopslab_teardown_confirm={COHORT}", students=(), check=False)
+    assert run.returncode != 0
+    assert "has no hosts in group 'cohort': there is no student to work on, and nothing was done" in run.text
+    assert kube.requests_made() == requests_before
+    assert namespaces(kube) == ["user01"]
