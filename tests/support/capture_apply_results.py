@@ -63,7 +63,7 @@ def run(workdir: Path, kubeconfig: Path, out: Path, *extra: str) -> None:
         check=True,
         capture_output=True,
     )
-    # Only what the filter reads is kept stable: drop the emulator's timestamps and uids.
+    # Keep the fixtures stable between captures: drop managedFields (their timestamps) and the temp dir.
     data = json.loads(out.read_text())
     for entry in data.get("result", {}).get("results", []):
         entry.get("result", {}).get("metadata", {}).pop("managedFields", None)
