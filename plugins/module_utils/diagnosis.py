@@ -1,27 +1,41 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Why is a pod unhealthy? Pure functions over Pods and Events as the API returns them.
 
-The one distinction this exists for: exit code 137 is SIGKILL, and the kernel's OOM killer is
-only one sender. The kubelet SIGKILLs a container whose liveness (or startup) probe keeps
-failing, and the container's last state then says `Reason: Error`, not `OOMKilled`. The
-original lab's exporter was that case (killed while pip-installing at start) and was
-misdiagnosed as an OOM kill.
+The distinction this began with: exit code 137 is SIGKILL, and the kernel's OOM killer is only
+one sender. The kubelet SIGKILLs a container whose liveness (or startup) probe keeps failing,
+and the container's last state then says `Reason: Error`, not `OOMKilled`. The original lab's
+exporter was that case (killed while pip-installing at start) and was misdiagnosed as an OOM
+kill.
+
+It fails closed. Healthy is earned: every container in the pod's spec running and ready, every
+init container completed with 0, the pod Running, Ready and not being deleted (`_earned`); any
+pod that is not gets a finding, with `unknown` when the evidence names no cause. Real status is
+often partial (lastState lost after a node restart, no state, no restartCount, events expired
+after an hour or without fieldPath) and sometimes contradictory (the runtime's `OOMKilled`
+comes from the container cgroup's cumulative OOM counter, so a child process OOM-killed earlier
+marks every later exit, even a SIGTERM exit 143). Each finding therefore carries `certainty`
+(high, medium, low) and `evidence`: what decided, what disagreed, what was missing.
 """
 
 from __future__ import annotations
 
+import datetime
 import re
 
 HEALTHY, DEGRADED, FAILING = "healthy", "degraded", "failing"
 ERROR, WARNING = "error", "warning"
+HIGH, MEDIUM, LOW = "high", "medium", "low"
 
-# Most important first: the pod's `cause` is the first of these among its findings.
+# Most important first: among findings of one severity, the first of these is the pod's cause.
 PRIORITY = (
     "evicted",
+    "node_lost",
     "unschedulable",
+    "pending",
     "invalid_image",
     "image_pull",
     "config_error",
+    "mount_failed",
     "create_container_error",
     "oom_killed",
     "liveness_probe_kill",
@@ -32,7 +46,12 @@ PRIORITY = (
     "misuse_of_shell_builtin",
     "app_error",
     "sigterm",
+    "container_exited",
+    "crash_loop",
+    "unknown",
     "readiness_failing",
+    "not_ready",
+    "terminating",
     "restarts",
 )
 
@@ -45,6 +64,8 @@ WAITING_CODES = {
     "CreateContainerError": "create_container_error",
     "RunContainerError": "create_container_error",
 }
+# Waiting reasons of a container that is still being set up, not of one that failed.
+STARTING = {"ContainerCreating", "PodInitializing"}
 
 EXIT_CODES = {
     2: "misuse_of_shell_builtin",
@@ -78,26 +99,69 @@ OUR_CONTAINERS = {
 
 # "spec.containers{exporter}" / "spec.initContainers{install-dependencies}"
 _FIELD_PATH = re.compile(r"spec\.(?:init)?[cC]ontainers\{(?P<name>[^}]+)\}")
+# Events are aggregated per series; an event counts for a termination when its series overlaps
+# the container's run, with this much slack for clock skew and the kubelet's sync period.
+_SLACK = datetime.timedelta(seconds=60)
 
 
-def _containers(pod: dict) -> list[tuple[dict, dict, bool]]:
-    """(status, spec, is_init) for every container and init container with a status."""
+def _time(value) -> datetime.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _finding(code, severity, container, exit_code, message, hint, certainty=HIGH, evidence=None) -> dict:
+    evidence = evidence or {}
+    return {
+        "code": code,
+        "severity": severity,
+        "container": container,
+        "exit_code": exit_code,
+        "message": message,
+        "hint": hint,
+        "certainty": certainty,
+        "evidence": {k: list(evidence.get(k) or []) for k in ("decided", "disagreed", "missing")},
+    }
+
+
+def _lower(certainty: str) -> str:
+    return {HIGH: MEDIUM, MEDIUM: LOW, LOW: LOW}[certainty]
+
+
+def _specs(pod: dict) -> list[tuple[dict, bool]]:
+    """(spec, is_init) for every container the pod's spec names, init containers first.
+
+    The spec, not the status, is the list of what must run: a container the kubelet never
+    reported on is a finding, not a container that is silently skipped."""
     spec = pod.get("spec") or {}
+    return [(c, True) for c in spec.get("initContainers") or []] + [(c, False) for c in spec.get("containers") or []]
+
+
+def _statuses(pod: dict) -> dict[tuple[str, bool], dict]:
     status = pod.get("status") or {}
-    specs = {c["name"]: (c, False) for c in spec.get("containers") or []}
-    specs.update({c["name"]: (c, True) for c in spec.get("initContainers") or []})
-    out = []
-    for key in ("initContainerStatuses", "containerStatuses"):
+    found = {}
+    for key, is_init in (("initContainerStatuses", True), ("containerStatuses", False)):
         for cs in status.get(key) or []:
-            container_spec, _ = specs.get(cs.get("name"), ({}, key == "initContainerStatuses"))
-            out.append((cs, container_spec, key == "initContainerStatuses"))
-    return out
+            found[(cs.get("name"), is_init)] = cs
+    return found
 
 
-def _events_for(events: list[dict], pod: dict, container: str | None = None) -> list[dict]:
-    """Events about this pod (and container); events outlive restarts, so they carry the why."""
+def _is_sidecar(spec: dict) -> bool:
+    # A restartable init container (KEP-753 sidecar) runs beside the main containers.
+    return spec.get("restartPolicy") == "Always"
+
+
+def _events_for(events: list[dict], pod: dict, container: str | None = None, single: bool = False):
+    """(events about this pod and container, whether any was attributed without fieldPath).
+
+    Events outlive restarts, so they carry the why. A container event names its container in
+    `involvedObject.fieldPath`; events without it (older or third-party reporters) are taken
+    when the message names the container, or when the pod has a single container (`single`)."""
     meta = pod.get("metadata") or {}
-    mine = []
+    mine, guessed = [], False
     for event in events or []:
         involved = event.get("involvedObject") or {}
         if involved.get("kind", "Pod") != "Pod" or involved.get("name") != meta.get("name"):
@@ -108,10 +172,34 @@ def _events_for(events: list[dict], pod: dict, container: str | None = None) -> 
             match = _FIELD_PATH.search(involved.get("fieldPath") or "")
             if match and match.group("name") != container:
                 continue
-            if not match and container not in (event.get("message") or ""):
-                continue
+            if not match:
+                if container not in (event.get("message") or "") and not single:
+                    continue
+                guessed = True
         mine.append(event)
-    return mine
+    return mine, guessed
+
+
+def _span(event: dict) -> tuple[datetime.datetime | None, datetime.datetime | None]:
+    first = _time(event.get("firstTimestamp")) or _time(event.get("eventTime"))
+    last = (
+        _time((event.get("series") or {}).get("lastObservedTime"))
+        or _time(event.get("lastTimestamp"))
+        or _time(event.get("eventTime"))
+        or first
+    )
+    return first or last, last
+
+
+def _during(event: dict, terminated: dict, grace: int) -> bool | None:
+    """Whether the event's series overlaps the terminated run; None when either lacks times."""
+    first, last = _span(event)
+    started, finished = _time(terminated.get("startedAt")), _time(terminated.get("finishedAt"))
+    if not (first and last and (started or finished)):
+        return None
+    start = (started or finished) - _SLACK
+    end = (finished or started) + datetime.timedelta(seconds=grace) + _SLACK
+    return first <= end and last >= start
 
 
 def _probe_kills(events: list[dict]) -> list[dict]:
@@ -131,6 +219,14 @@ def _probe_kills(events: list[dict]) -> list[dict]:
     return evidence
 
 
+def _probe_failures(events: list[dict], probe: str) -> list[dict]:
+    return [
+        e
+        for e in events
+        if e.get("reason") == "Unhealthy" and f"{probe} probe failed" in (e.get("message") or "").lower()
+    ]
+
+
 def _count(event: dict) -> int:
     return int(event.get("count") or (event.get("series") or {}).get("count") or 1)
 
@@ -144,106 +240,158 @@ def _knob(pod: dict, container: str) -> str | None:
     return OUR_CONTAINERS.get((app, container))
 
 
-def _finding(code, severity, container, exit_code, message, hint) -> dict:
-    return {
-        "code": code,
-        "severity": severity,
-        "container": container,
-        "exit_code": exit_code,
-        "message": message,
-        "hint": hint,
-    }
+def _grace(pod: dict) -> int:
+    value = (pod.get("spec") or {}).get("terminationGracePeriodSeconds")
+    return value if isinstance(value, int) else 30
 
 
-def _termination_finding(pod, cs, spec, is_init, terminated, events, severity) -> dict | None:
-    name = cs.get("name")
-    label = f"init container {name}" if is_init else f"container {name}"
-    exit_code = terminated.get("exitCode")
-    reason = terminated.get("reason") or ""
-    signal = terminated.get("signal")
+def _label(name, is_init) -> str:
+    return f"init container {name}" if is_init else f"container {name}"
+
+
+def _memory_hint(pod, name, label, limit, child=False) -> str:
     knob = _knob(pod, name)
-    limit = _memory_limit(spec)
-    if exit_code == 0 and reason == "Completed":
-        return None  # a clean exit; restarts of it are judged by the restart count
+    where = f"memory limit {limit} was exceeded" if limit else "the node ran out of memory for it"
+    if child:
+        where = "a process in it was OOM-killed" + (f" (memory limit {limit})" if limit else "")
+    if knob:
+        return f"{where}: raise {knob}_memory_limit (now {limit}) or remove unused packages"
+    return f"{where}: raise resources.limits.memory of {label} or lower its memory use"
 
-    # The kernel OOM killer: the runtime reports reason OOMKilled (exit 137, sometimes 0 or -1).
-    if reason == "OOMKilled":
-        where = f"memory limit {limit} was exceeded" if limit else "the node ran out of memory for it"
+
+def _probe_kill_finding(pod, name, label, spec, exit_code, code_text, kills, severity, certainty, evidence):
+    startup = any("startup probe" in (e.get("message") or "").lower() for e in kills)
+    probe = "startup" if startup else "liveness"
+    failures = sum(_count(e) for e in kills if e.get("reason") == "Unhealthy")
+    if spec.get("startupProbe") and not startup:
         hint = (
-            f"{where}: raise {knob}_memory_limit (now {limit}) or remove unused packages"
-            if knob
-            else f"{where}: raise resources.limits.memory of {label} or lower its memory use"
+            "the liveness probe killed it after start-up: it stopped answering the probe; raise "
+            "livenessProbe timeoutSeconds/failureThreshold or find why it hangs (kubectl logs --previous)"
         )
-        return _finding("oom_killed", severity, name, exit_code, f"{label} exited {exit_code} (OOMKilled)", hint)
+    elif startup:
+        hint = (
+            "the startup probe's budget (periodSeconds x failureThreshold) ran out: the container "
+            "starts slower than allowed; raise startupProbe failureThreshold or start faster"
+        )
+    else:
+        hint = (
+            "the liveness probe killed the container during start-up: add a startupProbe or install "
+            "packages before start" + (" (metrics_exporter_image, or the init container)" if _knob(pod, name) else "")
+        )
+    return _finding(
+        "liveness_probe_kill",
+        severity,
+        name,
+        exit_code,
+        f"{label} {code_text}: killed by the kubelet after {failures or 'repeated'} failed {probe} probes "
+        f"(SIGKILL{' after SIGTERM' if exit_code == 137 else ''}; not an OOM kill)",
+        hint,
+        certainty,
+        evidence,
+    )
 
-    code_text = f"exited {exit_code}" + (f" ({reason})" if reason else "")
-    if exit_code in (137, 143):
-        kills = _probe_kills(_events_for(events, pod, name))
-        if kills:
-            startup = any("startup probe" in (e.get("message") or "").lower() for e in kills)
-            probe = "startup" if startup else "liveness"
-            failures = sum(_count(e) for e in kills if e.get("reason") == "Unhealthy")
-            has_startup_probe = bool(spec.get("startupProbe"))
-            if has_startup_probe and not startup:
-                hint = (
-                    "the liveness probe killed it after start-up: it stopped answering the probe; raise "
-                    "livenessProbe timeoutSeconds/failureThreshold or find why it hangs (kubectl logs --previous)"
-                )
-            elif startup:
-                hint = (
-                    "the startup probe's budget (periodSeconds x failureThreshold) ran out: the container "
-                    "starts slower than allowed; raise startupProbe failureThreshold or start faster"
-                )
-            else:
-                hint = (
-                    "the liveness probe killed the container during start-up: add a startupProbe or install "
-                    "packages before start" + (" (metrics_exporter_image, or the init container)" if knob else "")
-                )
-            return _finding(
-                "liveness_probe_kill",
-                severity,
-                name,
-                exit_code,
-                f"{label} {code_text}: killed by the kubelet after {failures or 'repeated'} failed {probe} probes "
-                f"(SIGKILL{' after SIGTERM' if exit_code == 137 else ''}; not an OOM kill)",
-                hint,
-            )
-        if exit_code == 137:
-            return _finding(
-                "sigkill",
-                severity,
-                name,
-                exit_code,
-                f"{label} {code_text}: killed by SIGKILL with no OOMKilled reason and no probe-kill events",
-                "exit 137 is SIGKILL from any sender: either the OOM killer (check `kubectl describe node` and "
-                "dmesg; memory limit " + (limit or "unset") + ") or a probe kill whose events have expired "
-                "(events last ~1 h): watch `kubectl get events -w` at the next restart",
-            )
+
+def _lost_finding(name, label, exit_code, reason, severity) -> dict:
+    # The kubelet lost track of the container (node restart, runtime lost it): the exit code it
+    # fills in (137, 255) is not the container's own (kubernetes/kubernetes#95364).
+    return _finding(
+        "unknown",
+        severity,
+        name,
+        exit_code,
+        f"{label} ended with reason {reason or 'none'} and exit code {exit_code}: the node lost track of "
+        f"it (a node or runtime restart), so how it ended is not known",
+        "check the node (kubectl describe node) and whether the pod was restarted with it; "
+        "if it keeps happening, the node is unstable",
+        LOW,
+        {"decided": [f"reason {reason or 'missing'}"], "missing": ["the container's own exit status"]},
+    )
+
+
+def _kill_evidence(pod, name, terminated, events, single, evidence) -> tuple[list[dict], str]:
+    """The probe-kill events that belong to this run, and the certainty they leave."""
+    container_events, guessed = _events_for(events, pod, name, single)
+    kills_all = _probe_kills(container_events)
+    timing = [(e, _during(e, terminated, _grace(pod))) for e in kills_all]
+    kills = [e for e, t in timing if t is not False]
+    certainty = HIGH
+    if any(t is None for _, t in timing):
+        evidence["missing"].append("timestamps to match the probe events to this run")
+        certainty = _lower(certainty)
+    if kills and guessed:
+        evidence["missing"].append("fieldPath on the events (matched by message or the pod's only container)")
+        certainty = _lower(certainty)
+    if len(kills) < len(kills_all):
+        evidence["disagreed"].append("probe-kill events of other runs of this container (outside its time)")
+    return kills, certainty
+
+
+def _signal_finding(pod, name, label, spec, exit_code, code_text, kills, severity, certainty, evidence, oom):
+    """Exit 137 or 143: the kubelet's probe kill when its events say so, else the bare signal."""
+    limit = _memory_limit(spec)
+    if kills:
+        evidence["decided"] += [f"exitCode {exit_code}", f"{len(kills)} probe-kill events in the same run"]
+        return _probe_kill_finding(pod, name, label, spec, exit_code, code_text, kills, severity, certainty, evidence)
+    if exit_code == 137:
+        evidence["decided"].append("exitCode 137 (SIGKILL)")
+        evidence["missing"].append("an OOMKilled reason or probe-kill events")
         return _finding(
-            "sigterm",
+            "sigkill",
             severity,
             name,
             exit_code,
-            f"{label} {code_text}: stopped by SIGTERM",
-            "something asked it to stop (a rollout, a node drain, or a preStop/probe): check recent events; "
-            "if it exits on SIGTERM without being asked, check its own shutdown handling",
+            f"{label} {code_text}: killed by SIGKILL with no OOMKilled reason and no probe-kill events",
+            "exit 137 is SIGKILL from any sender: either the OOM killer (check `kubectl describe node` and "
+            "dmesg; memory limit " + (limit or "unset") + ") or a probe kill whose events have expired "
+            "(events last ~1 h): watch `kubectl get events -w` at the next restart",
+            LOW,
+            evidence,
         )
+    evidence["decided"].append("exitCode 143 (SIGTERM)")
+    hint = (
+        "something asked it to stop (a rollout, a node drain, or a preStop/probe): check recent events; "
+        "if it exits on SIGTERM without being asked, check its own shutdown handling"
+    )
+    if oom:
+        hint += "; " + _memory_hint(pod, name, label, limit, child=True)
+    return _finding(
+        "sigterm", severity, name, exit_code, f"{label} {code_text}: stopped by SIGTERM", hint, certainty, evidence
+    )
 
+
+EXIT_HINTS = {
+    "misuse_of_shell_builtin": "exit 2 is a usage error: the exporter exits 2 on bad configuration with "
+    "one line naming the setting; read it with kubectl logs --previous",
+    "not_executable": "exit 126: the command was found but cannot run (permissions, or a read-only or "
+    "noexec mount); check the image and command",
+    "command_not_found": "exit 127: the command is not in the image or PATH; check command/args and image",
+    "segfault": "exit 139 is SIGSEGV: a native library crashed; check the image's library versions "
+    "(e.g. numpy built for another CPU) and kubectl logs --previous",
+}
+
+
+def _exit_finding(pod, name, label, spec, terminated, code_text, severity, certainty, evidence, oom):
+    """Any other exit: the exit code decides; an OOMKilled reason beside it is a child's OOM kill."""
+    exit_code = terminated.get("exitCode")
+    evidence["decided"].append(f"exitCode {exit_code}")
+    child_oom = "; " + _memory_hint(pod, name, label, _memory_limit(spec), child=True) if oom else ""
+    if exit_code == 0:  # with reason OOMKilled: the other exit-0 cases are settled before
+        return _finding(
+            "container_exited",
+            severity,
+            name,
+            exit_code,
+            f"{label} {code_text}: its main process ended on its own after a process in it was OOM-killed",
+            "the main process exited 0, which an OOM kill never produces" + child_oom,
+            certainty,
+            evidence,
+        )
     if exit_code in EXIT_CODES:
         code = EXIT_CODES[exit_code]
-        hints = {
-            "misuse_of_shell_builtin": "exit 2 is a usage error: the exporter exits 2 on bad configuration with "
-            "one line naming the setting; read it with kubectl logs --previous",
-            "not_executable": "exit 126: the command was found but cannot run (permissions, or a read-only or "
-            "noexec mount); check the image and command",
-            "command_not_found": "exit 127: the command is not in the image or PATH; check command/args and image",
-            "segfault": "exit 139 is SIGSEGV: a native library crashed; check the image's library versions "
-            "(e.g. numpy built for another CPU) and kubectl logs --previous",
-        }
-        return _finding(code, severity, name, exit_code, f"{label} {code_text}", hints[code])
-
+        message = f"{label} {code_text}"
+        return _finding(code, severity, name, exit_code, message, EXIT_HINTS[code] + child_oom, certainty, evidence)
     if isinstance(exit_code, int) and 128 < exit_code < 160:
-        number = signal or exit_code - 128
+        number = terminated.get("signal") or exit_code - 128
         sig = SIGNALS.get(number, f"signal {number}")
         return _finding(
             "app_error",
@@ -251,7 +399,10 @@ def _termination_finding(pod, cs, spec, is_init, terminated, events, severity) -
             name,
             exit_code,
             f"{label} {code_text}: killed by {sig}",
-            "a signal from inside the container or the runtime; kubectl logs --previous shows the last words",
+            "a signal from inside the container or the runtime; kubectl logs --previous shows the last words"
+            + child_oom,
+            certainty,
+            evidence,
         )
     return _finding(
         "app_error",
@@ -262,100 +413,344 @@ def _termination_finding(pod, cs, spec, is_init, terminated, events, severity) -
         "the application failed: kubectl logs --previous -c "
         + str(name)
         + " shows why"
-        + (" (exit 255 is often a wrapped or out-of-range exit status)" if exit_code == 255 else ""),
+        + (" (exit 255 is often a wrapped or out-of-range exit status)" if exit_code == 255 else "")
+        + child_oom,
+        certainty,
+        evidence,
     )
 
 
-def _container_findings(pod, events, max_restarts) -> list[dict]:
-    findings = []
-    for cs, spec, is_init in _containers(pod):
-        name = cs.get("name")
-        state = cs.get("state") or {}
-        last = (cs.get("lastState") or {}).get("terminated")
-        restarts = int(cs.get("restartCount") or 0)
-        running_ready = "running" in state and (cs.get("ready") or is_init)
-        severity = WARNING if running_ready else ERROR
-        label = f"init container {name}" if is_init else f"container {name}"
+def _termination_finding(pod, cs, spec, is_init, terminated, events, severity, single) -> dict | None:
+    """Why one run of a container ended, weighing exit code, reason, signal, probe events and timing.
 
-        waiting = state.get("waiting") or {}
-        code = WAITING_CODES.get(waiting.get("reason"))
-        if code:
-            findings.append(
-                _finding(
-                    code,
-                    ERROR,
-                    name,
-                    None,
-                    f"{label} waiting: {waiting.get('reason')}: {waiting.get('message', '')}".strip(),
-                    {
-                        "image_pull": f"the node cannot pull {cs.get('image') or spec.get('image')}: check its name "
-                        "and tag, registry access and pull secrets (or mirror it and set the role's *_image)",
-                        "invalid_image": f"{spec.get('image') or cs.get('image')} is not a valid image reference",
-                        "config_error": "a ConfigMap or Secret (or a key in it) the container refers to is missing: "
-                        "rerun deploy.yml to recreate it",
-                        "create_container_error": "the runtime could not create or start the container: read the "
-                        "message; often a bad command, mount or security context",
-                    }[code],
-                )
-            )
-            continue
+    The exit code says how the main process ended; the runtime's reason is a second witness that
+    can be stale. Where they disagree the exit code decides and the reason is kept as evidence."""
+    name = cs.get("name")
+    label = _label(name, is_init)
+    exit_code = terminated.get("exitCode")
+    reason = terminated.get("reason") or ""
+    if exit_code == 0 and reason in ("Completed", ""):
+        if is_init and not _is_sidecar(spec):
+            return None  # an init container's job done
+        return _finding(
+            "container_exited",
+            severity,
+            name,
+            exit_code,
+            f"{label} exited 0 ({reason or 'no reason given'}) and was restarted: its main process ended on its own",
+            "a server of the lab must keep running: check its command and arguments, and kubectl logs --previous -c "
+            + str(name),
+            HIGH,
+            {"decided": ["exitCode 0"]},
+        )
+    if reason in ("Unknown", "ContainerStatusUnknown") or exit_code is None:
+        return _lost_finding(name, label, exit_code, reason, severity)
 
+    evidence = {"decided": [], "disagreed": [], "missing": []}
+    kills, certainty = _kill_evidence(pod, name, terminated, events, single, evidence)
+    code_text = f"exited {exit_code}" + (f" ({reason})" if reason else "")
+    oom = reason == "OOMKilled"
+    if oom and exit_code in (137, -1):
+        # The kernel OOM killer sends SIGKILL: reason and exit code agree (-1: some runtimes).
+        evidence["decided"] += ["reason OOMKilled", f"exitCode {exit_code} (SIGKILL)"]
+        if kills:
+            evidence["disagreed"].append(f"{len(kills)} liveness/startup probe-kill events in the same run")
+        hint = _memory_hint(pod, name, label, _memory_limit(spec))
+        certainty = _lower(certainty) if kills else HIGH
+        return _finding("oom_killed", severity, name, exit_code, f"{label} {code_text}", hint, certainty, evidence)
+    if oom:
+        # An exit code the OOM killer never produces: a child process was OOM-killed earlier and
+        # the cgroup's counter marks this exit too (kubernetes/kubernetes#140718).
+        evidence["disagreed"].append(
+            f"reason OOMKilled: the cgroup's OOM counter, set when a process in the container was "
+            f"OOM-killed; exit {exit_code} is not an OOM kill of the main process"
+        )
+        certainty = _lower(certainty)
+    if exit_code in (137, 143):
+        return _signal_finding(pod, name, label, spec, exit_code, code_text, kills, severity, certainty, evidence, oom)
+    return _exit_finding(pod, name, label, spec, terminated, code_text, severity, certainty, evidence, oom)
+
+
+def _waiting_finding(pod, cs, spec, is_init, waiting, events, single) -> dict:
+    name, label = cs.get("name"), _label(cs.get("name"), is_init)
+    reason = waiting.get("reason") or ""
+    code = WAITING_CODES[reason]
+    hint = {
+        "image_pull": f"the node cannot pull {cs.get('image') or spec.get('image')}: check its name "
+        "and tag, registry access and pull secrets (or mirror it and set the role's *_image)",
+        "invalid_image": f"{spec.get('image') or cs.get('image')} is not a valid image reference",
+        "config_error": "a ConfigMap or Secret (or a key in it) the container refers to is missing: "
+        "rerun deploy.yml to recreate it",
+        "create_container_error": "the runtime could not create or start the container: read the "
+        "message; often a bad command, mount or security context",
+    }[code]
+    return _finding(
+        code,
+        ERROR,
+        name,
+        None,
+        f"{label} waiting: {reason}: {waiting.get('message', '')}".strip(),
+        hint,
+        HIGH,
+        {"decided": [f"state.waiting.reason {reason}"]},
+    )
+
+
+def _crash_loop_finding(pod, cs, is_init, restarts, events, single) -> dict:
+    """CrashLoopBackOff whose last termination is gone (a node or kubelet restart drops it)."""
+    name, label = cs.get("name"), _label(cs.get("name"), is_init)
+    backoffs = [e for e in _events_for(events, pod, name, single)[0] if e.get("reason") == "BackOff"]
+    evidence = {
+        "decided": ["state.waiting.reason CrashLoopBackOff"],
+        "missing": ["lastState.terminated (how the last run ended)"],
+    }
+    if backoffs:
+        evidence["decided"].append(f"{sum(_count(e) for e in backoffs)} BackOff events")
+    return _finding(
+        "crash_loop",
+        ERROR,
+        name,
+        None,
+        f"{label} is crash-looping ({restarts if restarts is not None else 'unknown'} restarts), "
+        f"but its status no longer says how the last run ended",
+        "read why it exits: kubectl logs --previous -c " + str(name) + "; the next crash records its exit code "
+        "(kubectl describe pod) so verify can name the cause",
+        LOW,
+        evidence,
+    )
+
+
+def _readiness_finding(pod, name, label, failed, certainty, evidence) -> dict:
+    return _finding(
+        "readiness_failing",
+        WARNING,
+        name,
+        None,
+        f"{label} is not ready: {sum(_count(e) for e in failed)} failed readiness probes "
+        f"({(failed[-1].get('message') or '').strip()})",
+        "the Service sends it no traffic until /healthz answers: kubectl logs -c " + str(name),
+        certainty,
+        evidence,
+    )
+
+
+def _missing_status_finding(name, label, phase) -> dict:
+    pending = phase == "Pending"
+    return _finding(
+        "pending" if pending else "unknown",
+        WARNING if pending else ERROR,
+        name,
+        None,
+        f"{label} has no status: the kubelet has not reported it"
+        + (" yet" if pending else " (node lost, or a kubelet that reports no containers)"),
+        "kubectl describe pod shows what the node is doing; if it stays like this, check the node",
+        LOW,
+        {"missing": [f"status of {label}"]},
+    )
+
+
+def _judge_waiting(pod, cs, spec, is_init, waiting, events, single) -> dict:
+    name, label = cs.get("name"), _label(cs.get("name"), is_init)
+    reason = waiting.get("reason") or "no reason"
+    if reason in WAITING_CODES:
+        return _waiting_finding(pod, cs, spec, is_init, waiting, events, single)
+    if reason == "CrashLoopBackOff":
         # CrashLoopBackOff is a state, not a cause: the cause is in the last termination.
-        terminated = state.get("terminated") if is_init or "terminated" in state else None
-        if terminated and not (is_init and terminated.get("exitCode") == 0):
-            finding = _termination_finding(pod, cs, spec, is_init, terminated, events, ERROR)
-            if finding:
-                findings.append(finding)
-                continue
-        if last and (restarts > 0 or waiting.get("reason") == "CrashLoopBackOff"):
-            finding = _termination_finding(pod, cs, spec, is_init, last, events, severity)
-            if finding and (
-                severity == ERROR
-                or restarts > max_restarts
-                or finding["code"] in ("oom_killed", "liveness_probe_kill", "sigkill", "segfault")
-            ):
-                if severity == WARNING:
-                    finding["message"] += f"; running again, {restarts} restarts"
-                findings.append(finding)
-                continue
+        last = (cs.get("lastState") or {}).get("terminated")
+        finding = _termination_finding(pod, cs, spec, is_init, last, events, ERROR, single) if last else None
+        return finding or _crash_loop_finding(pod, cs, is_init, cs.get("restartCount"), events, single)
+    mounts = [e for e in _events_for(events, pod)[0] if e.get("reason") == "FailedMount"]
+    if mounts:
+        return _finding(
+            "mount_failed",
+            ERROR,
+            name,
+            None,
+            f"{label} waiting ({reason}): {(mounts[-1].get('message') or '').strip()}",
+            "a volume cannot be mounted; when the message says a ConfigMap or Secret is not found, "
+            "rerun deploy.yml for this student to recreate it",
+            HIGH,
+            {"decided": [f"{sum(_count(e) for e in mounts)} FailedMount events"]},
+        )
+    if reason in STARTING:
+        return _finding(
+            "pending",
+            WARNING,
+            name,
+            None,
+            f"{label} is still being set up ({reason})",
+            "wait a minute and verify again; if it stays, kubectl describe pod shows what it waits for",
+            MEDIUM,
+            {"decided": [f"state.waiting.reason {reason}"]},
+        )
+    return _finding(
+        "unknown",
+        ERROR,
+        name,
+        None,
+        f"{label} waiting: {reason}: {waiting.get('message', '')}".strip(),
+        "kubectl describe pod and the pod's events show what it waits for",
+        LOW,
+        {"decided": [f"state.waiting.reason {reason}"]},
+    )
 
-        if "running" in state and not cs.get("ready") and not is_init:
-            failed = [
-                e
-                for e in _events_for(events, pod, name)
-                if e.get("reason") == "Unhealthy" and "readiness probe failed" in (e.get("message") or "").lower()
-            ]
-            if failed:
-                findings.append(
-                    _finding(
-                        "readiness_failing",
-                        WARNING,
-                        name,
-                        None,
-                        f"{label} is running but not ready: {sum(_count(e) for e in failed)} failed readiness probes "
-                        f"({(failed[-1].get('message') or '').strip()})",
-                        "the Service sends it no traffic until /healthz answers: kubectl logs -c " + str(name),
-                    )
-                )
-                continue
-        if restarts > max_restarts and running_ready:
-            findings.append(
-                _finding(
-                    "restarts",
-                    WARNING,
-                    name,
-                    (last or {}).get("exitCode"),
-                    f"{label} is running but restarted {restarts} times (allowed: {max_restarts})",
-                    "it recovers but keeps restarting: kubectl logs --previous -c "
-                    + str(name)
-                    + " shows the last exit",
-                )
-            )
+
+def _judge_stateless(pod, cs, is_init, readiness_failed, guessed) -> dict:
+    # No state at all. Probes only run in a running container, so readiness failures still say
+    # it runs; otherwise nothing is known.
+    name, label = cs.get("name"), _label(cs.get("name"), is_init)
+    ready = cs.get("ready") is True
+    if readiness_failed and not ready:
+        evidence = {"decided": ["readiness-probe failures (only a running container is probed)"], "missing": ["state"]}
+        return _readiness_finding(pod, name, label, readiness_failed, LOW if guessed else MEDIUM, evidence)
+    return _finding(
+        "unknown",
+        ERROR,
+        name,
+        None,
+        f"{label} reports no state" + (" although it is marked ready" if ready else ""),
+        "the kubelet's report is incomplete: kubectl describe pod; if it stays, check the node",
+        LOW,
+        {"missing": ["state"], "disagreed": ["ready: true"] if ready else []},
+    )
+
+
+def _judge_unready(pod, cs, is_init, past, restarts, max_restarts, my_events, guessed) -> dict:
+    name, label = cs.get("name"), _label(cs.get("name"), is_init)
+    readiness_failed = _probe_failures(my_events, "readiness")
+    if past and (past["code"] != "container_exited" or restarts > max_restarts):
+        past["message"] += f"; running again but not ready, {restarts} restarts"
+        return past
+    if readiness_failed:
+        evidence = {"decided": ["ready: false", f"{len(readiness_failed)} readiness-probe failure events"]}
+        return _readiness_finding(pod, name, label, readiness_failed, MEDIUM if guessed else HIGH, evidence)
+    startup = _probe_failures(my_events, "startup")
+    return _finding(
+        "not_ready",
+        WARNING,
+        name,
+        None,
+        f"{label} is running but not ready"
+        + (f" ({sum(_count(e) for e in startup)} failed startup probes)" if startup else ""),
+        "it has not passed its readiness probe yet: wait and verify again; if it stays, "
+        "kubectl describe pod and kubectl logs -c " + str(name),
+        MEDIUM,
+        {"decided": ["ready: false"], "missing": ["readiness-probe events (expired, or none yet)"]},
+    )
+
+
+def _became_ready(pod: dict) -> datetime.datetime | None:
+    for c in (pod.get("status") or {}).get("conditions") or []:
+        if c.get("type") == "Ready" and c.get("status") == "True":
+            return _time(c.get("lastTransitionTime"))
+    return None
+
+
+def _judge_running(pod, cs, spec, is_init, events, max_restarts, single) -> dict | None:
+    name, label = cs.get("name"), _label(cs.get("name"), is_init)
+    if is_init and not _is_sidecar(spec):  # a one-shot init container that runs: still initializing
+        return _finding(
+            "pending",
+            WARNING,
+            name,
+            None,
+            f"{label} is still running: the pod is initializing",
+            "init containers install the dependencies; if this lasts minutes, kubectl logs -c " + str(name),
+            MEDIUM,
+            {"decided": ["init container running"]},
+        )
+    my_events, guessed = _events_for(events, pod, name, single)
+    last = (cs.get("lastState") or {}).get("terminated")
+    missing_count = cs.get("restartCount") is None
+    restarts = int(cs.get("restartCount") or 0)
+    ready = cs.get("ready") is True
+    past = None
+    if last and (restarts > 0 or missing_count):
+        past = _termination_finding(pod, cs, spec, is_init, last, events, WARNING if ready else ERROR, single)
+    if not ready:
+        return _judge_unready(pod, cs, is_init, past, restarts, max_restarts, my_events, guessed)
+    # A clean exit 0 that recovered is judged by the restart count alone, below.
+    serious = ("oom_killed", "liveness_probe_kill", "sigkill", "segfault")
+    if past and past["code"] != "container_exited" and (restarts > max_restarts or past["code"] in serious):
+        past["message"] += f"; running again, {restarts} restarts"
+        return past
+    # Ready, but the kubelet has reported readiness failures since the pod last became ready:
+    # the status and the events disagree (kubernetes/kubernetes#138889).
+    became_ready = _became_ready(pod)
+    stale = [
+        e
+        for e in _probe_failures(my_events, "readiness")
+        if became_ready and (_span(e)[1] or became_ready) > became_ready + _SLACK
+    ]
+    if stale:
+        evidence = {
+            "decided": [f"{len(stale)} readiness-probe failures after the pod became ready"],
+            "disagreed": ["ready: true"],
+        }
+        return _readiness_finding(pod, name, label, stale, LOW, evidence)
+    if restarts > max_restarts:
+        return _finding(
+            "restarts",
+            WARNING,
+            name,
+            (last or {}).get("exitCode"),
+            f"{label} is running but restarted {restarts} times (allowed: {max_restarts})",
+            "it recovers but keeps restarting: kubectl logs --previous -c " + str(name) + " shows the last exit",
+            HIGH if last else MEDIUM,
+            {"decided": [f"restartCount {restarts}"], "missing": [] if last else ["lastState.terminated"]},
+        )
+    return None
+
+
+def _judge_container(pod, spec, is_init, cs, events, max_restarts, single) -> dict | None:
+    """One container, from the state its status reports (None: nothing wrong with it)."""
+    state = cs.get("state") or {}
+    if state.get("waiting") is not None:
+        return _judge_waiting(pod, cs, spec, is_init, state["waiting"], events, single)
+    if state.get("terminated") is not None:
+        if is_init and not _is_sidecar(spec) and state["terminated"].get("exitCode") == 0:
+            return None  # its job is done
+        return _termination_finding(pod, cs, spec, is_init, state["terminated"], events, ERROR, single)
+    if state.get("running") is None:
+        my_events, guessed = _events_for(events, pod, cs.get("name"), single)
+        return _judge_stateless(pod, cs, is_init, _probe_failures(my_events, "readiness"), guessed)
+    return _judge_running(pod, cs, spec, is_init, events, max_restarts, single)
+
+
+def _container_findings(pod, events, max_restarts) -> list[dict]:
+    statuses = _statuses(pod)
+    specs = _specs(pod)
+    single = len(specs) == 1
+    phase = (pod.get("status") or {}).get("phase")
+    findings = []
+    for spec, is_init in specs:
+        cs = statuses.get((spec.get("name"), is_init))
+        if cs is None:
+            findings.append(_missing_status_finding(spec.get("name"), _label(spec.get("name"), is_init), phase))
+            continue
+        finding = _judge_container(pod, spec, is_init, cs, events, max_restarts, single)
+        if finding:
+            findings.append(finding)
     return findings
 
 
 def _pod_findings(pod, events) -> list[dict]:
+    """What the pod as a whole says, before its containers are looked at (None: look at them)."""
     status = pod.get("status") or {}
+    meta = pod.get("metadata") or {}
+    if not status:
+        return [
+            _finding(
+                "unknown",
+                ERROR,
+                None,
+                None,
+                "the pod has no status at all",
+                "nothing has reported on it: kubectl describe pod; if it stays, check the scheduler and the node",
+                LOW,
+                {"missing": ["status"]},
+            )
+        ]
     if status.get("reason") == "Evicted":
         return [
             _finding(
@@ -366,18 +761,55 @@ def _pod_findings(pod, events) -> list[dict]:
                 f"pod evicted: {status.get('message', '')}".strip(),
                 "the node reclaimed resources (memory, disk or an emptyDir over its sizeLimit): "
                 "check the message; lower usage or raise the limit; the Deployment makes a new pod",
+                HIGH,
+                {"decided": ["status.reason Evicted"]},
             )
         ]
-    if status.get("phase") == "Pending":
-        scheduling = [e for e in _events_for(events, pod) if e.get("reason") == "FailedScheduling"]
-        unschedulable = any(
-            c.get("type") == "PodScheduled" and c.get("reason") == "Unschedulable"
-            for c in status.get("conditions") or []
+    if status.get("reason") == "NodeLost" or status.get("phase") == "Unknown":
+        return [
+            _finding(
+                "node_lost",
+                ERROR,
+                None,
+                None,
+                f"the pod's node stopped reporting ({status.get('reason') or 'phase Unknown'}): its containers' "
+                "state is not known",
+                "check the node (kubectl get nodes); the Deployment replaces the pod once the node is gone",
+                MEDIUM,
+                {
+                    "decided": [f"status.reason {status.get('reason')}" if status.get("reason") else "phase Unknown"],
+                    "missing": ["the containers' current state"],
+                },
+            )
+        ]
+    if meta.get("deletionTimestamp"):
+        # Being deleted: what its status says is about to stop being true (and may be stale for
+        # long when the node is gone: kubernetes/kubernetes#48920).
+        return [
+            _finding(
+                "terminating",
+                WARNING,
+                None,
+                None,
+                f"the pod is being deleted (since {meta['deletionTimestamp']})",
+                "a rollout or a deletion is under way: verify again in a minute; a pod that stays "
+                "Terminating sits on a node that stopped answering",
+                MEDIUM,
+                {"decided": ["metadata.deletionTimestamp"]},
+            )
+        ]
+    if status.get("phase") == "Pending" and not (pod.get("spec") or {}).get("nodeName"):
+        scheduling = [e for e in _events_for(events, pod)[0] if e.get("reason") == "FailedScheduling"]
+        unschedulable = next(
+            (
+                c
+                for c in status.get("conditions") or []
+                if c.get("type") == "PodScheduled" and c.get("reason") == "Unschedulable"
+            ),
+            None,
         )
         if scheduling or unschedulable:
-            message = (scheduling[-1].get("message") if scheduling else None) or next(
-                (c.get("message") for c in status.get("conditions") or [] if c.get("reason") == "Unschedulable"), ""
-            )
+            message = (scheduling[-1].get("message") if scheduling else None) or unschedulable.get("message", "")
             return [
                 _finding(
                     "unschedulable",
@@ -387,19 +819,115 @@ def _pod_findings(pod, events) -> list[dict]:
                     f"pod cannot be scheduled: {message}",
                     "no node has the requested cpu/memory free (or the quota is used up): lower the "
                     "roles' *_request values, add nodes, or fewer students per cluster",
+                    HIGH,
+                    {"decided": ["FailedScheduling events" if scheduling else "PodScheduled=False Unschedulable"]},
                 )
             ]
+        return [
+            _finding(
+                "pending",
+                ERROR,
+                None,
+                None,
+                "the pod is Pending and not on any node, and nothing says why",
+                "is a scheduler running, and has the pod waited long? kubectl describe pod; "
+                "kubectl get events (events expire after an hour)",
+                LOW,
+                {"decided": ["phase Pending", "no spec.nodeName"], "missing": ["FailedScheduling events"]},
+            )
+        ]
+    if status.get("phase") == "Pending":
+        # Unschedulable with a node name (a reported condition) still counts as unschedulable.
+        for c in status.get("conditions") or []:
+            if c.get("type") == "PodScheduled" and c.get("reason") == "Unschedulable":
+                return [
+                    _finding(
+                        "unschedulable",
+                        ERROR,
+                        None,
+                        None,
+                        f"pod cannot be scheduled: {c.get('message', '')}",
+                        "no node has the requested cpu/memory free (or the quota is used up): lower the "
+                        "roles' *_request values, add nodes, or fewer students per cluster",
+                        MEDIUM,
+                        {"decided": ["PodScheduled=False Unschedulable"], "missing": ["FailedScheduling events"]},
+                    )
+                ]
     return []
+
+
+def _ready_condition(pod: dict) -> str | None:
+    for c in (pod.get("status") or {}).get("conditions") or []:
+        if c.get("type") == "Ready":
+            return c.get("status")
+    return None
+
+
+def _earned(pod: dict) -> bool:
+    """The only way to `healthy`: Running, not deleted, Ready not False, and every container in
+    the spec running and ready, every init container completed with 0."""
+    status = pod.get("status") or {}
+    if status.get("phase") != "Running" or (pod.get("metadata") or {}).get("deletionTimestamp"):
+        return False
+    if _ready_condition(pod) == "False":
+        return False
+    statuses = _statuses(pod)
+    specs = _specs(pod)
+    if not any(not init for _, init in specs):
+        return False
+    for spec, is_init in specs:
+        cs = statuses.get((spec.get("name"), is_init))
+        if cs is None:
+            return False
+        state = cs.get("state") or {}
+        if is_init and not _is_sidecar(spec):
+            if (state.get("terminated") or {}).get("exitCode") != 0:
+                return False
+        elif "running" not in state or cs.get("ready") is not True:
+            return False
+    return True
+
+
+def _unearned_finding(pod: dict) -> dict:
+    ready = _ready_condition(pod)
+    if ready == "False":
+        condition = next(c for c in pod["status"]["conditions"] if c.get("type") == "Ready")
+        return _finding(
+            "not_ready",
+            WARNING,
+            None,
+            None,
+            "every container reports ready, but the pod's Ready condition is False"
+            + (f" ({condition.get('reason')}: {condition.get('message', '')})" if condition.get("reason") else ""),
+            "the pod gets no Service traffic; this is seen when its node stopped reporting "
+            "(kubectl get nodes) or a readiness gate is not met",
+            LOW,
+            {"decided": ["Ready condition False"], "disagreed": ["every container ready: true"]},
+        )
+    phase = (pod.get("status") or {}).get("phase")
+    return _finding(
+        "unknown",
+        ERROR,
+        None,
+        None,
+        f"the pod is not running and ready (phase {phase or 'missing'}), and its status names no cause",
+        "kubectl describe pod and its events; if the node is gone, the Deployment replaces the pod",
+        LOW,
+        {"missing": ["a container status that explains it"]},
+    )
 
 
 def diagnose_pod(pod: dict, events: list[dict] | None = None, max_restarts: int = 3) -> dict:
     """Diagnose one Pod (as the API returns it, camelCase) from its status and its events.
 
-    Returns {"status": healthy|degraded|failing, "cause": code or None, "findings": [...]}.
+    Returns {"status": healthy|degraded|failing, "cause": code or None, "certainty", "findings": [...]}.
     """
-    findings = _pod_findings(pod, events or []) or _container_findings(pod, events or [], max_restarts)
+    events = events or []
+    findings = _pod_findings(pod, events) or _container_findings(pod, events, max_restarts)
+    if not findings and not _earned(pod):
+        findings = [_unearned_finding(pod)]
     findings.sort(key=lambda f: (f["severity"] != ERROR, PRIORITY.index(f["code"])))
     if not findings:
-        return {"status": HEALTHY, "cause": None, "findings": []}
+        return {"status": HEALTHY, "cause": None, "certainty": HIGH, "findings": []}
     status = FAILING if findings[0]["severity"] == ERROR else DEGRADED
-    return {"status": status, "cause": findings[0]["code"], "findings": findings}
+    return {"status": status, "cause": findings[0]["code"], "certainty": findings[0]["certainty"], "findings": findings}

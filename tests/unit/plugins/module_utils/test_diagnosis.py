@@ -1,13 +1,19 @@
-"""diagnose_pod on Pods and Events as the API returns them (fixtures/pods.yml)."""
+"""diagnose_pod on Pods and Events as the API returns them: fixtures/pods.yml (one case per
+diagnosis) and fixtures/reported.yml (real failures from public reports, partial and
+contradictory ones among them, each citing its source)."""
 
+import copy
+import itertools
 from pathlib import Path
 
 import pytest
 import yaml
 
-from plugins.module_utils.diagnosis import FAILING, PRIORITY, diagnose_pod
+from plugins.module_utils.diagnosis import FAILING, HEALTHY, PRIORITY, diagnose_pod
 
-CASES = yaml.safe_load((Path(__file__).parent / "fixtures/pods.yml").read_text())
+FIXTURES = Path(__file__).parent / "fixtures"
+CASES = yaml.safe_load((FIXTURES / "pods.yml").read_text())
+REPORTED = yaml.safe_load((FIXTURES / "reported.yml").read_text())
 CODES = {
     "oom_killed",
     "liveness_probe_kill",
@@ -26,10 +32,19 @@ CODES = {
     "evicted",
     "readiness_failing",
     "restarts",
+    # What is known when the specific cause is not, and what only partial evidence shows:
+    "node_lost",
+    "pending",
+    "mount_failed",
+    "container_exited",
+    "crash_loop",
+    "unknown",
+    "not_ready",
+    "terminating",
 }
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+@pytest.mark.parametrize("case", CASES + REPORTED, ids=[c["id"] for c in CASES + REPORTED])
 def test_diagnosis(case):
     result = diagnose_pod(case["pod"], case["events"])
     expect = case["expect"]
@@ -39,7 +54,8 @@ def test_diagnosis(case):
         return
     top = result["findings"][0]
     assert top["code"] == expect["cause"]
-    assert set(top) == {"code", "severity", "container", "exit_code", "message", "hint"}
+    assert set(top) == {"code", "severity", "container", "exit_code", "message", "hint", "certainty", "evidence"}
+    assert top["certainty"] in ("high", "medium", "low")
     assert top["message"] and top["hint"]
     if "hint_contains" in expect:
         assert expect["hint_contains"] in top["hint"]
@@ -49,12 +65,112 @@ def test_diagnosis(case):
         assert top["container"] == expect["container"]
     if "findings" in expect:
         assert len(result["findings"]) == expect["findings"]
+    if "certainty" in expect:
+        assert (result["certainty"], top["certainty"]) == (expect["certainty"],) * 2, top["evidence"]
+    if "disagreed_contains" in expect:
+        assert any(expect["disagreed_contains"] in d for d in top["evidence"]["disagreed"]), top["evidence"]
 
 
 def test_the_fixtures_cover_every_code_and_then_some():
-    causes = {c["expect"]["cause"] for c in CASES} - {None}
+    causes = {c["expect"]["cause"] for c in CASES + REPORTED} - {None}
     assert causes == CODES == set(PRIORITY)
     assert len(CASES) >= 25
+
+
+def test_every_reported_case_cites_a_public_source_and_partial_evidence_is_never_certain():
+    assert len(REPORTED) >= 15
+    for case in REPORTED:
+        assert case["source"] and all(s.startswith("https://") for s in case["source"]), case["id"]
+        result = diagnose_pod(case["pod"], case["events"])
+        assert result["status"] != HEALTHY, case["id"]
+        top = result["findings"][0]
+        if top["evidence"]["missing"] or top["evidence"]["disagreed"]:
+            assert top["certainty"] != "high", (case["id"], top["evidence"])
+
+
+# ---- healthy is earned: every partial or contradictory variant of a healthy pod
+def _earned(pod):
+    """The test's own oracle, written apart from the module's: Running, not being deleted, Ready
+    not False, every spec container with a running state and ready true, every init container
+    terminated with 0."""
+    status = pod.get("status") or {}
+    if status.get("phase") != "Running" or pod["metadata"].get("deletionTimestamp"):
+        return False
+    if any(c.get("type") == "Ready" and c.get("status") == "False" for c in status.get("conditions") or []):
+        return False
+    by_name = {(s.get("name"), False): s for s in status.get("containerStatuses") or []}
+    by_name.update({(s.get("name"), True): s for s in status.get("initContainerStatuses") or []})
+    for spec, init in [(c, True) for c in pod["spec"].get("initContainers") or []] + [
+        (c, False) for c in pod["spec"]["containers"]
+    ]:
+        s = by_name.get((spec["name"], init))
+        if s is None:
+            return False
+        state = s.get("state") or {}
+        if init and (state.get("terminated") or {}).get("exitCode") != 0:
+            return False
+        if not init and ("running" not in state or s.get("ready") is not True):
+            return False
+    return True
+
+
+CONTAINER_VARIANTS = {
+    "as is": lambda s: None,
+    "no state": lambda s: s.pop("state"),
+    "empty state": lambda s: s.update(state={}),
+    "not ready": lambda s: s.update(ready=False),
+    "ready missing": lambda s: s.pop("ready"),
+    "no restartCount": lambda s: s.pop("restartCount", None),
+    "waiting, no reason": lambda s: s.update(state={"waiting": {}}),
+    "waiting ContainerCreating": lambda s: s.update(state={"waiting": {"reason": "ContainerCreating"}}),
+    "crash loop, lastState lost": lambda s: s.update(
+        state={"waiting": {"reason": "CrashLoopBackOff"}}, lastState={}, restartCount=4
+    ),
+    "terminated 0": lambda s: s.update(state={"terminated": {"exitCode": 0, "reason": "Completed"}}),
+    "terminated, no exit code": lambda s: s.update(state={"terminated": {"reason": "Error"}}),
+    "running, ready, last exit 0": lambda s: s.update(
+        lastState={"terminated": {"exitCode": 0, "reason": "Completed"}}, restartCount=1
+    ),
+}
+POD_VARIANTS = {
+    "as is": lambda p: None,
+    "phase Pending": lambda p: p["status"].update(phase="Pending"),
+    "phase Unknown": lambda p: p["status"].update(phase="Unknown"),
+    "phase Succeeded": lambda p: p["status"].update(phase="Succeeded"),
+    "no phase": lambda p: p["status"].pop("phase"),
+    "Ready False": lambda p: p["status"].update(conditions=[{"type": "Ready", "status": "False"}]),
+    "no conditions": lambda p: p["status"].pop("conditions", None),
+    "being deleted": lambda p: p["metadata"].update(deletionTimestamp="2026-11-20T10:00:00Z"),
+    "no container statuses": lambda p: p["status"].pop("containerStatuses"),
+    "no init statuses": lambda p: p["status"].pop("initContainerStatuses", None),
+    "a second container in the spec": lambda p: p["spec"]["containers"].append({"name": "sidecar", "image": "x"}),
+    "empty status": lambda p: p.update(status={}),
+}
+
+
+def test_no_partial_or_contradictory_variant_of_a_healthy_pod_is_called_healthy():
+    base = next(c for c in CASES if c["id"] == "healthy exporter, init container completed")
+    assert diagnose_pod(base["pod"], base["events"])["status"] == HEALTHY
+    checked = 0
+    for (pv, pod_change), (cv, main_change), (iv, init_change) in itertools.product(
+        POD_VARIANTS.items(), CONTAINER_VARIANTS.items(), CONTAINER_VARIANTS.items()
+    ):
+        pod = copy.deepcopy(base["pod"])
+        for s in pod["status"].get("containerStatuses") or []:
+            main_change(s)
+        for s in pod["status"].get("initContainerStatuses") or []:
+            init_change(s)
+        pod_change(pod)
+        result = diagnose_pod(pod, base["events"])
+        checked += 1
+        if result["status"] == HEALTHY:
+            assert _earned(pod), (pv, cv, iv)
+            assert result["findings"] == []
+        else:
+            assert result["findings"] and result["cause"], (pv, cv, iv)
+        if not _earned(pod):
+            assert result["status"] != HEALTHY, (pv, cv, iv)
+    assert checked == len(POD_VARIANTS) * len(CONTAINER_VARIANTS) ** 2
 
 
 def test_oom_and_liveness_kills_with_the_same_exit_code_are_told_apart():
