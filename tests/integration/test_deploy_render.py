@@ -4,6 +4,7 @@ dashboard run for real against the real exporter."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -54,6 +55,12 @@ def render(build_dir: Path, *extra: str) -> dict[str, list[dict]]:
 def build(tmp_path_factory):
     build_dir = tmp_path_factory.mktemp("build")
     return build_dir, render(build_dir)
+
+
+def secret_value(secret, key):
+    """A Secret's value as the API returns it: base64 in `data`."""
+    assert "stringData" not in secret, "stringData is write-only: render what the API returns"
+    return base64.b64decode(secret["data"][key]).decode()
 
 
 def find(objects, kind, name):
@@ -156,7 +163,7 @@ def test_exporter_start_can_never_be_a_liveness_kill(build):
 
 def test_grafana_secret_is_generated_and_stable(build, tmp_path):
     build_dir, cohort = build
-    passwords = {s: find(cohort[s], "Secret", "grafana-admin")["stringData"]["admin-password"] for s in STUDENTS}
+    passwords = {s: secret_value(find(cohort[s], "Secret", "grafana-admin"), "admin-password") for s in STUDENTS}
     assert len(set(passwords.values())) == 3 and all(len(p) >= 20 for p in passwords.values())
     assert "admin" not in passwords.values()
     credentials = build_dir / "credentials" / "mlops-demo"
@@ -166,7 +173,7 @@ def test_grafana_secret_is_generated_and_stable(build, tmp_path):
     assert passwords["user02"] in sheet.read_text()
     # A second render reuses the stored password.
     again = render(build_dir)
-    assert find(again["user02"], "Secret", "grafana-admin")["stringData"]["admin-password"] == passwords["user02"]
+    assert secret_value(find(again["user02"], "Secret", "grafana-admin"), "admin-password") == passwords["user02"]
 
 
 def test_a_second_render_changes_nothing(build, ansible_playbook):

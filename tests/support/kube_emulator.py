@@ -16,10 +16,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import copy
+import datetime
+import itertools
 import json
 import signal
 import threading
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +47,8 @@ RESOURCES = [
     ("v1", "resourcequotas", "ResourceQuota", True),
     ("v1", "limitranges", "LimitRange", True),
     ("apps/v1", "deployments", "Deployment", True),
+    ("apps/v1", "replicasets", "ReplicaSet", True),
+    ("discovery.k8s.io/v1", "endpointslices", "EndpointSlice", True),
     ("networking.k8s.io/v1", "networkpolicies", "NetworkPolicy", True),
     ("networking.k8s.io/v1", "ingresses", "Ingress", True),
     ("rbac.authorization.k8s.io/v1", "roles", "Role", True),
@@ -126,6 +133,175 @@ def _field_selector_matches(selector: str, obj: dict[str, Any]) -> bool:
     return True
 
 
+# ---------------------------------------------------------------- a real server's storage
+# GAP 7-10: kmock stores what it is sent. A real API server stores something else, and what
+# deploy.yml reports (changed or not) depends on it: the apply compares the object before and
+# after, so anything the server adds, drops or bumps shows up as a change. What the glue does,
+# each as kube-apiserver 1.36 does it (checked against the real server in tests/cluster):
+#
+# GAP 7 (Secret stringData): write-only; merged into `data` (base64) and never returned.
+# GAP 8 (defaults): the fields the server fills in when they are absent (`_defaults`):
+#   Deployment strategy, revisionHistoryLimit, progressDeadlineSeconds, the pod template's
+#   restartPolicy, terminationGracePeriodSeconds, dnsPolicy, schedulerName, securityContext,
+#   containers' terminationMessagePath/Policy, imagePullPolicy, probe timings, port protocols;
+#   Service type, clusterIP(s), sessionAffinity, ipFamilies, ipFamilyPolicy,
+#   internalTrafficPolicy, targetPort; Secret type; Namespace finalizers, phase and name label.
+# GAP 9 (metadata): uid and creationTimestamp on create; resourceVersion moves only when the
+#   stored object really changes (a no-op apply keeps it, and keeps managedFields); generation
+#   starts at 1 and moves when the spec changes; managedFields name each field manager.
+# GAP 10 (apply): server-side apply by the one manager sets exactly the fields it sends
+#   (fields it no longer sends are removed), merge patches merge (RFC 7386: null deletes).
+_SERVICE_IPS = (f"10.96.{i // 250}.{i % 250 + 10}" for i in itertools.count())
+_RESOURCE_VERSIONS = itertools.count(1000)
+_SYSTEM_METADATA = ("uid", "creationTimestamp", "resourceVersion", "generation", "managedFields", "deletionTimestamp")
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _merge(base: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = dict(base) if isinstance(base, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = _merge(out.get(key), value)
+    return out
+
+
+def _pod_defaults(spec: dict) -> None:
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("securityContext", {})
+    for container in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+        container.setdefault("terminationMessagePath", "/dev/termination-log")
+        container.setdefault("terminationMessagePolicy", "File")
+        image = container.get("image", "")
+        latest = ":" not in image.rsplit("/", 1)[-1] or image.endswith(":latest")
+        container.setdefault("imagePullPolicy", "Always" if latest and "@" not in image else "IfNotPresent")
+        for port in container.get("ports") or []:
+            port.setdefault("protocol", "TCP")
+        for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+            if probe in container:
+                for key, value in (
+                    ("timeoutSeconds", 1),
+                    ("periodSeconds", 10),
+                    ("successThreshold", 1),
+                    ("failureThreshold", 3),
+                ):
+                    container[probe].setdefault(key, value)
+                if "httpGet" in container[probe]:
+                    container[probe]["httpGet"].setdefault("scheme", "HTTP")
+
+
+def _defaults(obj: dict, current: dict | None) -> None:
+    kind, spec = obj.get("kind"), obj.get("spec")
+    if kind == "Deployment" and isinstance(spec, dict):
+        spec.setdefault("replicas", 1)
+        strategy = spec.setdefault("strategy", {"type": "RollingUpdate"})
+        strategy.setdefault("type", "RollingUpdate")
+        if strategy["type"] == "RollingUpdate":
+            rolling = strategy.setdefault("rollingUpdate", {})
+            rolling.setdefault("maxUnavailable", "25%")
+            rolling.setdefault("maxSurge", "25%")
+        spec.setdefault("revisionHistoryLimit", 10)
+        spec.setdefault("progressDeadlineSeconds", 600)
+        _pod_defaults(spec.setdefault("template", {}).setdefault("spec", {}))
+    elif kind == "Pod" and isinstance(spec, dict):
+        _pod_defaults(spec)
+    elif kind == "Service" and isinstance(spec, dict):
+        old = (current or {}).get("spec") or {}
+        spec.setdefault("type", "ClusterIP")
+        spec.setdefault("sessionAffinity", "None")
+        if spec.get("clusterIP") != "None":
+            spec["clusterIP"] = old.get("clusterIP") or spec.get("clusterIP") or next(_SERVICE_IPS)
+        spec.setdefault("clusterIPs", [spec["clusterIP"]])
+        spec.setdefault("ipFamilies", ["IPv4"])
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+        for port in spec.get("ports") or []:
+            port.setdefault("protocol", "TCP")
+            port.setdefault("targetPort", port.get("port"))
+    elif kind == "Secret":
+        obj.setdefault("type", "Opaque")
+        string_data = obj.pop("stringData", None) or {}
+        if string_data:
+            obj["data"] = {
+                **(obj.get("data") or {}),
+                **{k: base64.b64encode(str(v).encode()).decode() for k, v in string_data.items()},
+            }
+    elif kind == "Namespace":
+        obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+        obj.setdefault("status", {}).setdefault("phase", "Active")
+        labels = obj.setdefault("metadata", {}).setdefault("labels", {})
+        labels["kubernetes.io/metadata.name"] = obj["metadata"].get("name")
+
+
+def _fields(value: Any) -> Any:
+    """managedFields' FieldsV1 for what a manager sent (maps only, as the real server's for maps)."""
+    if not isinstance(value, dict):
+        return {}
+    return {f"f:{k}": _fields(v) for k, v in value.items() if k not in ("apiVersion", "kind")}
+
+
+def _comparable(obj: dict | None) -> dict | None:
+    if obj is None:
+        return None
+    out = copy.deepcopy(obj)
+    for key in ("resourceVersion", "managedFields", "generation"):
+        out.get("metadata", {}).pop(key, None)
+    return out
+
+
+def stored_form(body: dict, current: dict | None, *, apply: bool, manager: str, subresource: str | None) -> dict:
+    """What a real API server stores (and returns) for this write (GAP 7-10)."""
+    if current is None:
+        obj = copy.deepcopy(body)
+    elif apply and subresource is None:
+        # The one manager's applied configuration, plus what the server and others own.
+        obj = copy.deepcopy(body)
+        if "status" in current:
+            obj["status"] = copy.deepcopy(current["status"])
+    else:
+        obj = _merge(current, body)
+    meta = obj.setdefault("metadata", {})
+    old_meta = (current or {}).get("metadata") or {}
+    for key in _SYSTEM_METADATA:
+        if key in old_meta:
+            meta[key] = copy.deepcopy(old_meta[key])
+        elif key in meta and current is None and key in ("resourceVersion", "managedFields", "uid"):
+            meta.pop(key)
+    _defaults(obj, current)
+    if current is not None and _comparable(obj) == _comparable(current):
+        return current  # a no-op: nothing moves, not even resourceVersion or managedFields
+    meta.setdefault("uid", str(uuid.uuid4()))
+    meta.setdefault("creationTimestamp", _now())
+    meta["resourceVersion"] = str(next(_RESOURCE_VERSIONS))
+    if "spec" in obj and (current is None or obj.get("spec") != current.get("spec")):
+        meta["generation"] = int(old_meta.get("generation") or 0) + 1
+    entry = {
+        "manager": manager,
+        "operation": "Apply" if apply else "Update",
+        "apiVersion": obj.get("apiVersion"),
+        "time": _now(),
+        "fieldsType": "FieldsV1",
+        "fieldsV1": _fields(body),
+    }
+    if subresource:
+        entry["subresource"] = subresource
+    others = [
+        m for m in meta.get("managedFields") or [] if (m.get("manager"), m.get("subresource")) != (manager, subresource)
+    ]
+    meta["managedFields"] = [*others, entry]
+    return obj
+
+
 class LabEmulator(kmock.KubernetesEmulator):
     """kmock's KubernetesEmulator with the gaps kubernetes.core trips over filled in."""
 
@@ -149,16 +325,37 @@ class LabEmulator(kmock.KubernetesEmulator):
         # GAP 3 (server-side apply): an apply PATCH of an object that does not exist (or was
         # deleted) must create it; kmock answers 404. Store it first; kmock's own patch of the
         # same data then changes nothing and answers with the stored object.
-        key = (request.resource, request.namespace, request.name)
-        is_apply = request.action == kmock.action.UPDATE and request.headers.get("Content-Type", "").startswith(
-            "application/apply-patch"
-        )
-        if is_apply and request.resource is not None and (key not in self.objects or self.objects[key].deleted):
-            obj = dict(request.data)
-            if request.namespace:
-                obj["metadata"] = {**obj.get("metadata", {}), "namespace": request.namespace}
+        # GAP 7-10: every write is turned into what a real server stores before kmock sees it.
+        writes = (kmock.action.CREATE, kmock.action.UPDATE)
+        content_type = request.headers.get("Content-Type", "")
+        if request.resource is not None and request.action in writes and isinstance(request.data, dict):
+            if content_type.startswith("application/json-patch"):
+                return await super()._handle(request)  # not used by this project: kmock's own
+            metadata = request.data.get("metadata") or {}
+            namespace = request.namespace or metadata.get("namespace")
+            name = request.name or metadata.get("name")
+            key = (request.resource, namespace, name)
+            is_apply = content_type.startswith("application/apply-patch")
             async with self._lock:
-                self.objects[key] = obj
+                existing = self.objects[key] if key in self.objects and not self.objects[key].deleted else None
+                current = copy.deepcopy(existing.raw) if existing is not None else None
+                body = dict(request.data)
+                if namespace and request.resource.plural != "namespaces":
+                    body["metadata"] = {**body.get("metadata", {}), "namespace": namespace}
+                if request.action == kmock.action.UPDATE and current is None and not is_apply:
+                    return await super()._handle(request)  # kmock's 404, as a real server
+                if not (request.action == kmock.action.CREATE and current is not None):  # a 409 stays kmock's
+                    stored = stored_form(
+                        body,
+                        current,
+                        apply=is_apply,
+                        manager=request.params.get("fieldManager") or "kubectl",
+                        subresource=getattr(request, "subresource", None),
+                    )
+                    if request.action == kmock.action.UPDATE:
+                        self.objects[key] = stored
+                    request.data.clear()
+                    request.data.update(copy.deepcopy(stored))
         return await super()._handle(request)
 
     async def _serve_list(self, request: kmock.Request) -> Any:
@@ -252,16 +449,21 @@ class EmulatedCluster:
         return len(self.emulator._requests)
 
 
-def api_status(code: int, reason: str, message: str) -> dict[str, Any]:
-    """The Status object an API server answers a refused request with (for kmock reactions)."""
-    return {
+def api_status(code: int, reason: str, message: str, details: dict | None = None) -> dict[str, Any]:
+    """The Status object an API server answers a refused request with (for kmock reactions):
+    `details` names the object and, for 422 Invalid, its `causes` (reason, message, field)."""
+    status = {
         "kind": "Status",
         "apiVersion": "v1",
+        "metadata": {},
         "status": "Failure",
         "reason": reason,
         "code": code,
         "message": message,
     }
+    if details:
+        status["details"] = details
+    return status
 
 
 REFUSED_BY_WEBHOOK = api_status(
