@@ -12,7 +12,13 @@ from ansible_collections.mlopslab.monitoring.plugins.module_utils.diagnosis impo
     FAILING,
     HEALTHY,
     PRIORITY,
+    WARNING,
     diagnose_pod,
+)
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.objects import (
+    EXPECTED,
+    OBJECT_CODES,
+    object_findings,
 )
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.targets import (
     series_findings,
@@ -24,7 +30,7 @@ from ansible_collections.mlopslab.monitoring.plugins.module_utils.targets import
 
 COMPONENTS = ("metrics-exporter", "prometheus", "grafana")
 STUDENT_CODES = (
-    "pods_missing",
+    *OBJECT_CODES,
     "prometheus_unreachable",
     "target_missing",
     "target_down",
@@ -37,8 +43,17 @@ class LabHealthError(Exception):
     """The check itself cannot run (the API refuses the pod list); str() is the one sentence."""
 
 
-def _finding(code, message, hint, severity=ERROR):
-    return {"code": code, "severity": severity, "container": None, "exit_code": None, "message": message, "hint": hint}
+def _finding(code, message, hint, severity=ERROR, certainty="high"):
+    return {
+        "code": code,
+        "severity": severity,
+        "container": None,
+        "exit_code": None,
+        "message": message,
+        "hint": hint,
+        "certainty": certainty,
+        "evidence": {"decided": [], "disagreed": [], "missing": []},
+    }
 
 
 def _rank(finding: dict) -> tuple:
@@ -105,12 +120,16 @@ def check_cohort(
     required_series,
     max_restarts=3,
     workers=8,
+    list_objects=None,
+    expected_objects=None,
 ) -> dict:
     """Per-student results and a cohort summary.
 
     list_pods()/list_events() return every pod/event of the cohort (one call each);
-    prometheus_for(ns)/grafana_for(ns) return a fetch(path, query) -> JSON for that student, or None
-    when not checked.
+    list_objects(kind) returns every object of that kind in the cohort (one call per kind:
+    Deployment, ReplicaSet, Service, EndpointSlice, ConfigMap), or None when objects are not
+    checked; prometheus_for(ns)/grafana_for(ns) return a fetch(path, query) -> JSON for that
+    student, or None when not checked.
     """
     try:
         pods = list_pods()
@@ -120,14 +139,38 @@ def check_cohort(
         events = list_events()
     except Exception:  # events only sharpen the diagnosis (liveness vs OOM); without them we still check
         events = []
+    objects, unchecked = {}, {}
+    for kind in ("Deployment", "ReplicaSet", "Service", "EndpointSlice", "ConfigMap") if list_objects else ():
+        try:
+            objects[kind] = list_objects(kind)
+        except Exception as err:  # a kind we may not list: said, never taken as "all there"
+            unchecked[kind] = str(err)
     students = []
     for namespace in namespaces:
         mine = [p for p in pods if (p.get("metadata") or {}).get("namespace") == namespace]
         their_events = [e for e in events if (e.get("involvedObject") or {}).get("namespace") == namespace]
         summaries = [_pod_summary(p, their_events, max_restarts) for p in mine]
         findings = [f for s in summaries for f in s["findings"]]
-        missing = [c for c in COMPONENTS if c not in {s["component"] for s in summaries}]
-        if missing:
+        by_component = {c: sum(s["component"] == c for s in summaries) for c in COMPONENTS}
+        if list_objects:
+            theirs = {
+                kind: [o for o in items if (o.get("metadata") or {}).get("namespace") == namespace]
+                for kind, items in objects.items()
+            }
+            findings += object_findings(namespace, theirs, their_events, by_component, expected_objects or EXPECTED)
+            if unchecked:
+                findings.append(
+                    _finding(
+                        "objects_unchecked",
+                        "could not check " + "; ".join(f"{k}s ({v})" for k, v in unchecked.items()),
+                        "verify needs to list these kinds in the cohort's namespaces: check the kubeconfig's "
+                        "permissions",
+                        WARNING,
+                        "low",
+                    )
+                )
+        missing = [c for c in COMPONENTS if not by_component[c]]
+        if missing and not list_objects:
             findings.append(
                 _finding(
                     "pods_missing",
@@ -163,6 +206,7 @@ def check_cohort(
         student["findings"].sort(key=_rank)
         top = student["findings"][0] if student["findings"] else None
         student["cause"] = top["code"] if top else None
+        student["certainty"] = top.get("certainty", "high") if top else "high"
         student["status"] = HEALTHY if not top else FAILING if top["severity"] == ERROR else DEGRADED
     summary = {"students": len(students)}
     for status in (HEALTHY, DEGRADED, FAILING):

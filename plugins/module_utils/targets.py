@@ -8,7 +8,16 @@ ERROR, WARNING = "error", "warning"
 
 
 def _finding(code, severity, message, hint):
-    return {"code": code, "severity": severity, "container": None, "exit_code": None, "message": message, "hint": hint}
+    return {
+        "code": code,
+        "severity": severity,
+        "container": None,
+        "exit_code": None,
+        "message": message,
+        "hint": hint,
+        "certainty": "high",
+        "evidence": {"decided": [], "disagreed": [], "missing": []},
+    }
 
 
 def summarize_targets(api_response: dict) -> list[dict]:

@@ -12,6 +12,12 @@ description:
     and a timeout per request. A student whose Prometheus cannot be reached is C(failing) with that
     finding; one broken student never stops the others being checked.
   - Read-only; never fails on a timeout alone.
+  - Fails closed. A pod is healthy only when every container of its spec is running and ready and
+    every init container completed with 0; partial evidence (lost lastState, no state, expired
+    events, events without fieldPath) gives an explicit code (C(crash_loop), C(pending),
+    C(not_ready), C(unknown), ...) with lower C(certainty), and contradictory evidence (an
+    C(OOMKilled) reason on a SIGTERM exit 143) is weighed, each finding saying which evidence
+    decided and which disagreed.
 version_added: 1.0.0
 author: mlopslab.monitoring contributors
 extends_documentation_fragment:
@@ -81,6 +87,16 @@ options:
     description: Fail the task when any student is C(failing) (verify.yml sets it).
     type: bool
     default: false
+  check_objects:
+    description:
+      - Also list the cohort's Deployments, ReplicaSets, Services, EndpointSlices and ConfigMaps
+        (one label-selected call per kind) and report what deploy.yml created that is missing or
+        not converging, with the API's reason (C(object_missing), C(scaled_to_zero),
+        C(quota_exceeded), C(pod_security_forbidden), C(replica_failure), C(rollout_stuck),
+        C(pods_missing), C(no_endpoints)).
+      - A kind that cannot be listed gives every student an C(objects_unchecked) warning, never healthy.
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full
@@ -138,6 +154,12 @@ students:
       description: Code of the most important finding, or null when healthy.
       type: str
       sample: oom_killed
+    certainty:
+      description:
+        - How sure the cause is (C(high), C(medium), C(low)).
+        - Lower when the evidence was partial or contradictory.
+      type: str
+      sample: high
     restarts:
       description: Container restarts over all the student's pods.
       type: int
@@ -169,7 +191,10 @@ students:
       sample: [{"code": "oom_killed", "severity": "error", "container": "exporter", "exit_code": 137,
                 "pod": "metrics-exporter-7c9d8b6f5-9fzlm",
                 "message": "container exporter exited 137 (OOMKilled)",
-                "hint": "memory limit 96Mi was exceeded: raise metrics_exporter_memory_limit (now 96Mi)"}]
+                "hint": "memory limit 96Mi was exceeded: raise metrics_exporter_memory_limit (now 96Mi)",
+                "certainty": "high",
+                "evidence": {"decided": ["reason OOMKilled", "exitCode 137 (SIGKILL)"],
+                             "disagreed": [], "missing": []}}]
 summary:
   description: Counts over the cohort.
   returned: always
@@ -185,6 +210,15 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import 
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.lab_health import LabHealthError, check_cohort
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.lab_io import KubeApi, via_url
+
+# One label-selected list per kind for the whole cohort (EndpointSlices carry their Service's labels).
+OBJECT_PATHS = {
+    "Deployment": "/apis/apps/v1/deployments",
+    "ReplicaSet": "/apis/apps/v1/replicasets",
+    "Service": "/api/v1/services",
+    "EndpointSlice": "/apis/discovery.k8s.io/v1/endpointslices",
+    "ConfigMap": "/api/v1/configmaps",
+}
 
 ARGUMENT_SPEC = dict(
     copy.deepcopy(AUTH_ARG_SPEC),
@@ -204,6 +238,7 @@ ARGUMENT_SPEC = dict(
     workers=dict(type="int", default=8),
     timeout=dict(type="float", default=5),
     fail_on_unhealthy=dict(type="bool", default=False),
+    check_objects=dict(type="bool", default=True),
 )
 
 
@@ -250,13 +285,22 @@ def main():
         result = check_cohort(
             namespaces,
             lambda: kube.list_items("/api/v1/pods", {"labelSelector": selector}),
-            lambda: kube.list_items("/api/v1/events", {"fieldSelector": "involvedObject.kind=Pod"}),
+            lambda: [
+                event
+                for kind in ("Pod", "ReplicaSet")
+                for event in kube.list_items("/api/v1/events", {"fieldSelector": f"involvedObject.kind={kind}"})
+            ],
             _access(params, kube, "prometheus", "prometheus", 9090),
             _access(params, kube, "grafana", "grafana", 3000),
             expected_jobs=params["expected_jobs"],
             required_series=params["required_series"],
             max_restarts=params["max_restarts"],
             workers=params["workers"],
+            list_objects=(
+                (lambda kind: kube.list_items(OBJECT_PATHS[kind], {"labelSelector": selector}))
+                if params["check_objects"]
+                else None
+            ),
         )
     except LabHealthError as err:
         module.fail_json(msg=str(err))

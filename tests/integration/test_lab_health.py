@@ -64,9 +64,13 @@ def test_healthy_down_and_unreachable_students_in_one_check(
     )
     students = {s["namespace"]: s for s in result["students"]}
     assert result["changed"] is False
-    # One pod list and one event list for the whole cohort, whatever its size.
+    # One pod list, one event list per kind (Pod, ReplicaSet) and one list per object kind for
+    # the whole cohort, whatever its size.
     paths = [r.url.path for r in kube.emulator._requests]
-    assert paths.count("/api/v1/pods") == 1 and paths.count("/api/v1/events") == 1
+    assert paths.count("/api/v1/pods") == 1 and paths.count("/api/v1/events") == 2
+    for path in ("/apis/apps/v1/deployments", "/apis/apps/v1/replicasets", "/api/v1/services",
+                 "/apis/discovery.k8s.io/v1/endpointslices", "/api/v1/configmaps"):  # fmt: skip
+        assert paths.count(path) == 1, path
     gets = [r.url.path for r in kube.emulator._requests if r.method == "GET"]
     assert not any(p.startswith("/api/v1/namespaces/") and p.endswith("/pods") for p in gets)
 
@@ -150,7 +154,7 @@ def test_fail_on_unhealthy_names_the_students(kube, ansible_playbook, tmp_path):
         fail_on_unhealthy=True,
     )
     assert result["failed"] is True
-    assert result["msg"] == "2 of 3 students failing: user02 (oom_killed), user04 (pods_missing)"
+    assert result["msg"] == "2 of 3 students failing: user02 (oom_killed), user04 (object_missing)"
 
 
 @pytest.fixture

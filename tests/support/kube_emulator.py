@@ -432,10 +432,21 @@ class EmulatedCluster:
         self.kubeconfig.write_text(yaml.safe_dump(config))
         self.kubeconfig.chmod(0o600)
 
-    # Seeding goes through the HTTP API, exactly as a client would create the objects.
+    # Seeding goes through the HTTP API, exactly as a client would create the objects. The
+    # server assigns each object its own uid (GAP 9); an Event seeded after its object is
+    # re-pointed to that uid, as the kubelet's events carry the uid of the pod it runs.
     def seed(self, *objects: dict[str, Any]) -> None:
-        for obj in objects:
-            self.request("POST", collection_path(obj), obj)
+        assigned: dict[str, str] = {}
+        for given in objects:
+            obj = given
+            if obj.get("kind") == "Event":
+                involved = obj.get("involvedObject") or {}
+                if involved.get("uid") in assigned:
+                    obj = {**obj, "involvedObject": {**involved, "uid": assigned[involved["uid"]]}}
+            stored = self.request("POST", collection_path(obj), obj)
+            old_uid = (obj.get("metadata") or {}).get("uid")
+            if old_uid and isinstance(stored, dict):
+                assigned[old_uid] = stored["metadata"]["uid"]
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
