@@ -1,7 +1,7 @@
 # mlopslab.monitoring: set-up, tests and the instructor's commands.
 #
 #   make setup quickstart   install everything (idempotent), then try the lab locally
-#   make test               lint, unit, integration, molecule; stops at the first failure
+#   make test               lint, unit, integration, molecule, cluster; stops at the first failure
 #
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -26,7 +26,7 @@ unexport PYTHONPATH
 # apt-get only when missing; sudo only when not root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help setup quickstart test lint unit integration molecule bench \
+.PHONY: help setup quickstart test lint unit integration molecule cluster test-cluster cluster-tools bench \
         deploy verify teardown check-requirements clean
 
 help: ## list the targets
@@ -72,7 +72,7 @@ quickstart: ## render the example cohort (no cluster needed), then run one lab l
 	$(BIN)/python -m tests.support.local_lab
 
 # ---------------------------------------------------------------- tests
-test: lint unit integration molecule ## everything CI runs, in order, stopping at the first failure
+test: lint unit integration molecule cluster ## everything CI runs, in order, stopping at the first failure
 	@echo "make test: all stages passed"
 
 lint: ## ansible-lint (production profile), yamllint, ruff, argument_specs drift
@@ -103,6 +103,44 @@ molecule: ## every molecule scenario that runs without Docker
 	    $(BIN)/molecule test -s $$s 2>&1 | tee build/molecule-$$s.log; rc=$${PIPESTATUS[0]}; \
 	    if [ $$rc -ne 0 ]; then echo "make: molecule scenario $$s failed; its failed tasks:"; \
 	        sed 's/\x1b\[[0-9;]*m//g' build/molecule-$$s.log | grep -A12 'fatal:' | cut -c1-200; exit $$rc; fi; done
+
+# ---------------------------------------------------------------- the real-cluster tier
+# Upstream kube-apiserver + kube-controller-manager from the Go module proxy (one pinned release
+# per tests/cluster/controlplane/<release>/go.mod), on Debian's etcd. CONTROLPLANE=v1.25 for the
+# oldest release the preflight accepts; CI_FULL=1 runs the tier against both.
+CONTROLPLANES := v1.36 $(if $(filter 1,$(CI_FULL)),v1.25)
+# Go 1.26 or newer (the go.mod files ask for it; no toolchain is downloaded).
+HAVE_GO := $(shell go version 2>/dev/null | awk '{split($$3,v,"."); sub("go","",v[1]); if (v[1] > 1 || (v[1] == 1 && v[2] >= 26)) print "yes"}')
+
+cluster-tools: /usr/bin/etcd ## build the real-cluster tier's control plane (Go >= 1.26; cached after the first time)
+	@for release in $(CONTROLPLANES); do tests/cluster/controlplane/build.sh $$release; done
+
+/usr/bin/etcd:
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends etcd-server
+
+# Against MLOPSLAB_TEST_KUBECONFIG when it is set (any cluster); otherwise against the control
+# plane built here, started for the run and stopped after it.
+test-cluster: ## the real-cluster tier (a local control plane, or the cluster MLOPSLAB_TEST_KUBECONFIG names)
+	@if [ -n "$${MLOPSLAB_TEST_KUBECONFIG:-}" ]; then \
+	    echo "test-cluster: against $$MLOPSLAB_TEST_KUBECONFIG"; \
+	    $(PYTEST) -p no:kmock tests/cluster || { rc=$$?; [ $$rc -ne 5 ] || echo "make: no tests collected in tests/cluster"; exit $$rc; }; \
+	    exit 0; fi; \
+	if [ "$(HAVE_GO)" != yes ]; then \
+	    if [ "$${CI:-}" = true ]; then echo "test-cluster: Go >= 1.26 is missing on CI: the real tier cannot be skipped there" >&2; exit 1; fi; \
+	    echo "test-cluster: skipped: no Go >= 1.26 to build the control plane and MLOPSLAB_TEST_KUBECONFIG is unset"; exit 0; fi; \
+	$(MAKE) cluster-tools; \
+	for release in $(CONTROLPLANES); do \
+	    version=$$(awk '$$1 == "require" && $$2 == "k8s.io/kubernetes" {print $$3}' tests/cluster/controlplane/$$release/go.mod); \
+	    workdir=build/controlplane/$$version; \
+	    kubeconfig=$$($(BIN)/python -m tests.support.controlplane start --fresh --version $$version --workdir $$workdir) || exit 1; \
+	    echo "test-cluster: Kubernetes $$version at $$kubeconfig"; \
+	    rc=0; MLOPSLAB_TEST_KUBECONFIG=$$kubeconfig $(PYTEST) -p no:kmock tests/cluster || rc=$$?; \
+	    $(BIN)/python -m tests.support.controlplane stop --workdir $$workdir; \
+	    [ $$rc -eq 0 ] || { echo "make: the real-cluster tier failed on Kubernetes $$version (logs: $$workdir/logs)"; exit $$rc; }; \
+	done
+
+cluster: test-cluster
 
 bench: setup .venv-bench/.installed /usr/bin/wrk ## benchmarks: print figures (not part of make test)
 	@for b in $$(ls bench/*.py | grep -v baseline_); do echo "== $$b"; $(BIN)/python $$b; done

@@ -147,12 +147,24 @@ def _field_selector_matches(selector: str, obj: dict[str, Any]) -> bool:
 #   Service type, clusterIP(s), sessionAffinity, ipFamilies, ipFamilyPolicy,
 #   internalTrafficPolicy, targetPort; Secret type; Namespace finalizers, phase and name label.
 # GAP 9 (metadata): uid and creationTimestamp on create; resourceVersion moves only when the
-#   stored object really changes (a no-op apply keeps it, and keeps managedFields); generation
-#   starts at 1 and moves when the spec changes; managedFields name each field manager.
+#   stored object really changes (a no-op apply keeps it, and keeps managedFields); generation,
+#   only for the kinds whose storage strategy keeps one (not Namespace, Service, ResourceQuota,
+#   LimitRange, ConfigMap, Secret), starts at 1 and moves when the spec changes; managedFields
+#   name each field manager.
 # GAP 10 (apply): server-side apply by the one manager sets exactly the fields it sends
 #   (fields it no longer sends are removed), merge patches merge (RFC 7386: null deletes).
 _SERVICE_IPS = (f"10.96.{i // 250}.{i % 250 + 10}" for i in itertools.count())
 _RESOURCE_VERSIONS = itertools.count(1000)
+_GENERATION_KINDS = {
+    "Deployment",
+    "ReplicaSet",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+    "CronJob",
+    "NetworkPolicy",
+    "Ingress",
+}
 _SYSTEM_METADATA = ("uid", "creationTimestamp", "resourceVersion", "generation", "managedFields", "deletionTimestamp")
 
 
@@ -283,7 +295,7 @@ def stored_form(body: dict, current: dict | None, *, apply: bool, manager: str, 
     meta.setdefault("uid", str(uuid.uuid4()))
     meta.setdefault("creationTimestamp", _now())
     meta["resourceVersion"] = str(next(_RESOURCE_VERSIONS))
-    if "spec" in obj and (current is None or obj.get("spec") != current.get("spec")):
+    if obj.get("kind") in _GENERATION_KINDS and (current is None or obj.get("spec") != current.get("spec")):
         meta["generation"] = int(old_meta.get("generation") or 0) + 1
     entry = {
         "manager": manager,

@@ -1,0 +1,266 @@
+"""A cohort's whole life on a real API server: deploy, wait, a rerun that changes nothing,
+verify, failures injected as a kubelet and the controllers report them, verify naming each
+cause, a rerun that heals, and a teardown among decoys that names a namespace held by a
+finalizer.
+
+Failures are injected the way the cluster itself would show them: a pod's status is written
+through the status subresource (a JSON merge patch, as a kubelet reports), with the Events a
+kubelet sends (involvedObject with uid and fieldPath); an exhausted quota and a deleted
+Deployment need nothing injected, the real ReplicaSet and garbage-collector controllers do the
+rest. The tests are ordered: each builds on the cohort the one before left."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+
+import pytest
+from kubernetes import client
+
+from tests.cluster.conftest import STUDENTS, recap, text, timed
+
+
+def playbook(cluster, name, *args):
+    return cluster.playbook(name, *args)
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def exporter_pod(cluster, student):
+    pods = cluster.core.list_namespaced_pod(
+        cluster.ns(student), label_selector="app.kubernetes.io/name=metrics-exporter"
+    ).items
+    return next(p for p in pods if not p.metadata.deletion_timestamp)
+
+
+def inject(cluster, student, exporter_status, events=()):
+    """Report the exporter's container as a kubelet would, and send the kubelet's Events."""
+    pod = exporter_pod(cluster, student)
+    name, namespace = pod.metadata.name, cluster.ns(student)
+    init = [
+        {
+            "name": c.name,
+            "ready": True,
+            "restartCount": 0,
+            "image": c.image,
+            "imageID": "",
+            "state": {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": now(), "finishedAt": now()}},
+        }
+        for c in pod.spec.init_containers or []
+    ]
+    status = {
+        "phase": "Running",
+        "conditions": [
+            {"type": "Ready", "status": "False", "reason": "ContainersNotReady", "lastTransitionTime": now()},
+            {"type": "ContainersReady", "status": "False", "reason": "ContainersNotReady", "lastTransitionTime": now()},
+        ],
+        "initContainerStatuses": init,
+        "containerStatuses": [{"name": "exporter", "image": pod.spec.containers[0].image, "imageID": "",
+                               "ready": False, "started": False, **exporter_status}],
+    }  # fmt: skip
+    cluster.core.patch_namespaced_pod_status(
+        name, namespace, {"status": status}, _content_type="application/merge-patch+json"
+    )
+    for reason, message, kind, count in events:
+        cluster.core.create_namespaced_event(
+            namespace,
+            client.CoreV1Event(
+                metadata=client.V1ObjectMeta(generate_name=name + "."),
+                type=kind,
+                reason=reason,
+                message=message,
+                count=count,
+                first_timestamp=datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=3),
+                last_timestamp=datetime.datetime.now(datetime.UTC),
+                involved_object=client.V1ObjectReference(
+                    api_version="v1",
+                    kind="Pod",
+                    name=name,
+                    namespace=namespace,
+                    uid=pod.metadata.uid,
+                    field_path="spec.containers{exporter}",
+                ),
+                source=client.V1EventSource(component="kubelet", host=pod.spec.node_name),
+            ),
+        )
+    time.sleep(1.5)
+    again = cluster.core.read_namespaced_pod_status(name, namespace)
+    if again.status.container_statuses[0].ready:
+        pytest.skip("a real kubelet runs these pods and overwrote the injected status: inject on a fake node")
+
+
+def report(cluster) -> dict:
+    [newest] = sorted((cluster.build / cluster.cohort).glob("verify-*.json"))[-1:]
+    return json.loads(newest.read_text())
+
+
+VERIFY = (
+    "-e", "mlopslab_verify_prometheus_access=none",  # no kubelet behind the service proxy here
+    "-e", "mlopslab_verify_grafana_access=none",
+)  # fmt: skip
+
+
+def test_01_deploy_creates_every_student_and_waits_until_available(cluster):
+    proc, seconds = playbook(cluster, "deploy")
+    assert proc.returncode == 0, text(proc)[-4000:]
+    timed("deploy 5 students (apply + wait for Available)", seconds, f"changed per student {recap(proc)}")
+    assert {h: r["changed"] for h, r in recap(proc).items()} == dict.fromkeys(STUDENTS, 1)
+    for student in STUDENTS:
+        deployments = cluster.apps.list_namespaced_deployment(cluster.ns(student)).items
+        assert sorted(d.metadata.name for d in deployments) == ["grafana", "metrics-exporter", "prometheus"]
+        assert all(d.status.available_replicas == 1 for d in deployments), student
+
+
+def test_02_a_second_deploy_changes_nothing_and_the_secret_is_stored_as_rendered(cluster):
+    secret = cluster.core.read_namespaced_secret("grafana-admin", cluster.ns("user01"))
+    before = secret.metadata.resource_version
+    proc, seconds = playbook(cluster, "deploy")
+    assert proc.returncode == 0, text(proc)[-4000:]
+    changed = {h: r["changed"] for h, r in recap(proc).items()}
+    timed("second deploy", seconds, f"changed {sum(changed.values())}")
+    assert changed == dict.fromkeys(STUDENTS, 0), text(proc)[-3000:]
+    assert "user01: 19 objects, 0 changed." in text(proc)
+    after = cluster.core.read_namespaced_secret("grafana-admin", cluster.ns("user01"))
+    assert after.metadata.resource_version == before
+    # The API keeps `data` only; what deploy renders is the same, so nothing differs on any version.
+    assert set(after.data) == {"admin-user", "admin-password"}
+
+
+def test_03_a_healthy_cohort_verifies_healthy_from_its_objects_and_pods(cluster):
+    proc, seconds = playbook(cluster, "verify", *VERIFY)
+    assert proc.returncode == 0, text(proc)[-4000:]
+    timed("verify, healthy cohort", seconds)
+    result = report(cluster)
+    assert result["summary"]["healthy"] == len(STUDENTS), json.dumps(result["students"][0]["findings"])[:2000]
+
+
+def test_04_verify_names_each_injected_cause(cluster):
+    oom = {
+        "restartCount": 5,
+        "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 2m40s restarting failed container"}},
+        "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled", "startedAt": now(), "finishedAt": now()}},
+    }
+    inject(cluster, "user01", oom, [("BackOff", "Back-off restarting failed container exporter", "Warning", 5)])
+    liveness = {
+        "restartCount": 4,
+        "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 1m20s restarting failed container"}},
+        "lastState": {"terminated": {"exitCode": 137, "reason": "Error", "startedAt": now(), "finishedAt": now()}},
+    }
+    inject(
+        cluster,
+        "user02",
+        liveness,
+        [
+            ("Unhealthy", 'Liveness probe failed: Get "http://10.244.0.9:8000/healthz": context deadline exceeded',
+             "Warning", 12),
+            ("Killing", "Container exporter failed liveness probe, will be restarted", "Normal", 4),
+        ],
+    )  # fmt: skip
+    lost = {"restartCount": 7, "state": {"waiting": {"reason": "CrashLoopBackOff"}}, "lastState": {}}
+    inject(cluster, "user03", lost)
+    # user04: the quota is used up (a student's own pods would do it); the ReplicaSet controller
+    # then cannot recreate the exporter's pod and says so in a FailedCreate Event.
+    cluster.core.patch_namespaced_resource_quota("lab-quota", cluster.ns("user04"), {"spec": {"hard": {"pods": "2"}}})
+    cluster.wait_for(
+        "the quota's new limit in force",
+        lambda: (
+            cluster.core.read_namespaced_resource_quota("lab-quota", cluster.ns("user04")).status.hard.get("pods")
+            == "2"
+        ),
+    )
+    pod = exporter_pod(cluster, "user04")
+    cluster.core.delete_namespaced_pod(pod.metadata.name, cluster.ns("user04"), grace_period_seconds=0)
+    cluster.wait_for(
+        "FailedCreate of user04's exporter",
+        lambda: [
+            e
+            for e in cluster.core.list_namespaced_event(cluster.ns("user04")).items
+            if e.reason == "FailedCreate" and "exceeded quota" in e.message
+        ],
+    )
+    # user05: the original lab's own instructions delete the exporter's Deployment.
+    cluster.apps.delete_namespaced_deployment("metrics-exporter", cluster.ns("user05"))
+
+    proc, seconds = playbook(cluster, "verify", *VERIFY)
+    timed("verify, 5 injected failures", seconds)
+    assert proc.returncode != 0  # broken students fail verify
+    students = {s["namespace"].removeprefix(cluster.prefix): s for s in report(cluster)["students"]}
+    causes = {name: (s["status"], s["cause"]) for name, s in students.items()}
+    assert causes == {
+        "user01": ("failing", "oom_killed"),
+        "user02": ("failing", "liveness_probe_kill"),
+        "user03": ("failing", "crash_loop"),
+        "user04": ("failing", "quota_exceeded"),
+        "user05": ("failing", "object_missing"),
+    }, json.dumps({n: s["findings"][:2] for n, s in students.items()})[:4000]
+    assert "not an OOM kill" in students["user02"]["findings"][0]["message"]
+    assert students["user03"]["certainty"] == "low"
+    assert "requested pods=1" in students["user04"]["findings"][0]["message"]
+    assert "limited pods=2" in students["user04"]["findings"][0]["message"]
+    assert students["user05"]["findings"][0]["message"] == (
+        f"Deployment metrics-exporter is missing from {cluster.ns('user05')}"
+    )
+    for name in STUDENTS:
+        assert proc.stdout.count(f"{name}: ") >= 1
+    table = text(proc)
+    for name, cause in (("user01", "oom_killed"), ("user04", "quota_exceeded"), ("user05", "object_missing")):
+        assert f"{name} failing {cause}" in table
+
+
+def test_05_a_second_deploy_heals_what_deploy_owns(cluster):
+    proc, seconds = playbook(cluster, "deploy", "--limit", "user04,user05")
+    assert proc.returncode == 0, text(proc)[-4000:]
+    timed("deploy --limit user04,user05 (heal)", seconds, f"changed {recap(proc)}")
+    assert recap(proc)["user04"]["changed"] == 1 and recap(proc)["user05"]["changed"] == 1
+    cluster.wait_for(
+        "user05's exporter back",
+        lambda: (
+            cluster.apps.read_namespaced_deployment("metrics-exporter", cluster.ns("user05")).status.available_replicas
+        ),
+    )
+    proc, _ = playbook(cluster, "verify", "--limit", "user04,user05", *VERIFY)
+    students = {s["namespace"].removeprefix(cluster.prefix): s for s in report(cluster)["students"]}
+    assert {n: s["status"] for n, s in students.items()} == {"user04": "healthy", "user05": "healthy"}, json.dumps(
+        {n: s["findings"][:2] for n, s in students.items()}
+    )[:3000]
+
+
+def test_06_teardown_deletes_only_this_cohort_and_names_a_namespace_held_by_a_finalizer(cluster):
+    decoys = {
+        cluster.prefix + "decoy-unlabelled": {},
+        cluster.prefix + "decoy-other-cohort": {
+            "app.kubernetes.io/managed-by": "mlopslab",
+            "mlopslab.io/cohort": cluster.cohort + "-other",
+            "mlopslab.io/student": "user01",
+        },
+    }
+    for name, labels in decoys.items():
+        cluster.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name, labels=labels)))
+    held = cluster.ns("user03")
+    cluster.core.create_namespaced_config_map(
+        held,
+        client.V1ConfigMap(
+            metadata=client.V1ObjectMeta(name="held", finalizers=["mlopslab.io/test-hold"]), data={"a": "b"}
+        ),
+    )
+    dry, _ = playbook(cluster, "teardown")
+    assert dry.returncode == 0, text(dry)[-3000:]
+    assert "Dry run: nothing was deleted" in text(dry)
+    assert set(cluster.ours()) >= {cluster.ns(s) for s in STUDENTS} | set(decoys)
+
+    proc, seconds = playbook(
+        cluster, "teardown", "-e", f"mlopslab_teardown_confirm={cluster.cohort}", "-e", "mlopslab_teardown_timeout=30"
+    )
+    timed("teardown (confirmed, one namespace held)", seconds)
+    assert proc.returncode != 0 and recap(proc)["user03"]["failed"] == 1, text(proc)[-3000:]
+    out = text(proc)
+    assert "user03: still Terminating after 30 s" in out and "mlopslab.io/test-hold" in out, out[-3000:]
+    gone = {cluster.ns(s) for s in STUDENTS} - {held}
+    cluster.wait_for("the other students' namespaces gone", lambda: not gone & set(cluster.ours()), 60)
+    assert set(cluster.ours()) == {held} | set(decoys)
+    # Lift the finalizer: the namespace controller then finishes, as it would for the instructor.
+    cluster.core.patch_namespaced_config_map("held", held, {"metadata": {"finalizers": None}})
+    cluster.wait_for("user03's namespace gone", lambda: held not in cluster.ours(), 60)
