@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.support.kube_emulator import REFUSED_BY_WEBHOOK, UNAVAILABLE
+from tests.support.kube_emulator import INVALID_PORT, REFUSED_BY_WEBHOOK, UNAVAILABLE
 
 COHORT_SELECTOR = "app.kubernetes.io/managed-by%3Dmlopslab,mlopslab.io/cohort%3Dmlops-demo"
 
@@ -56,19 +56,23 @@ def test_applies_every_student_and_a_second_run_changes_nothing(kube, deploy):
     assert second.changed() == 0, second.output[-3000:]
 
 
-def test_one_students_failure_is_theirs_alone_and_a_rerun_heals_it(kube, deploy):
-    # The API refuses user02's exporter Deployment once, as admission would (e.g. a quota webhook).
-    (
-        kube.emulator["patch /apis/apps/v1/namespaces/user02/deployments/metrics-exporter"][:1]
-        << 422
-        << REFUSED_BY_WEBHOOK
-    )
+@pytest.mark.parametrize(
+    ("refusal", "says"),
+    [
+        (REFUSED_BY_WEBHOOK, "exceeded quota"),  # admission, e.g. a quota webhook
+        (INVALID_PORT, "containerPort: Invalid value: 99999"),  # validation, as the real server words it
+    ],
+    ids=["webhook", "invalid"],
+)
+def test_one_students_failure_is_theirs_alone_and_a_rerun_heals_it(kube, deploy, refusal, says):
+    # The API refuses user02's exporter Deployment once.
+    (kube.emulator["patch /apis/apps/v1/namespaces/user02/deployments/metrics-exporter"][:1] << 422 << refusal)
     broken = deploy("-e", "mlopslab_wait=false", check=False)
     assert broken.returncode != 0
     assert broken.recap["user02"]["failed"] == 1
     assert broken.recap["user01"]["failed"] == 0 and broken.recap["user03"]["failed"] == 0
     assert "user02: 19 objects" in broken.text and "Failed: Deployment/metrics-exporter" in broken.text
-    assert "exceeded quota" in broken.text
+    assert says in broken.text
     assert names(kube, "/apis/apps/v1/namespaces/user03/deployments") == ["grafana", "metrics-exporter", "prometheus"]
 
     # kmock stores an object even when a reaction refuses the request, so the rerun finds it in

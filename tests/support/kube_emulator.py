@@ -493,6 +493,26 @@ REFUSED_BY_WEBHOOK = api_status(
     422, "Invalid", 'admission webhook "quota.example.com" denied the request: exceeded quota'
 )
 UNAVAILABLE = api_status(503, "ServiceUnavailable", "the server is currently unable to handle the request")
+# Exactly as kube-apiserver 1.36.3 refused a server-side apply of a container port 99999
+# (captured with the real-cluster tier's control plane): 422 Invalid, the field in details.causes.
+INVALID_PORT = api_status(
+    422,
+    "Invalid",
+    'Deployment.apps "metrics-exporter" is invalid: spec.template.spec.containers[0].ports[0].containerPort: '
+    "Invalid value: 99999: must be between 1 and 65535, inclusive",
+    {
+        "name": "metrics-exporter",
+        "group": "apps",
+        "kind": "Deployment",
+        "causes": [
+            {
+                "reason": "FieldValueInvalid",
+                "message": "Invalid value: 99999: must be between 1 and 65535, inclusive",
+                "field": "spec.template.spec.containers[0].ports[0].containerPort",
+            }
+        ],
+    },
+)
 
 
 def collection_path(obj: dict[str, Any]) -> str:
