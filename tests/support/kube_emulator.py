@@ -338,6 +338,16 @@ class LabEmulator(kmock.KubernetesEmulator):
         # deleted) must create it; kmock answers 404. Store it first; kmock's own patch of the
         # same data then changes nothing and answers with the stored object.
         # GAP 7-10: every write is turned into what a real server stores before kmock sees it.
+        if request.action == kmock.action.DELETE and request.resource is not None and request.name:
+            response = await super()._handle(request)
+            # GAP 11 (namespace deletion): a real server keeps a Namespace whose finalizers hold it,
+            # in phase Terminating (the namespace controller empties it; there is none here, so a
+            # Namespace without metadata finalizers goes at once, as an empty one would).
+            key = (request.resource, request.namespace, request.name)
+            if request.resource.plural == "namespaces" and key in self.objects and not self.objects[key].deleted:
+                async with self._lock:
+                    self.objects[key].patch({"status": {"phase": "Terminating"}})
+            return response
         writes = (kmock.action.CREATE, kmock.action.UPDATE)
         content_type = request.headers.get("Content-Type", "")
         if request.resource is not None and request.action in writes and isinstance(request.data, dict):
