@@ -14,14 +14,24 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ab_exporter.simulation import VersionProfile
-
 ENV_PREFIX = "EXPORTER_"
 # Defaults reproduce the lab: v1.0 (incumbent) slowly degrading, v2.0 (candidate) stable.
 # With these, after a minute v1.0's MAE is ~0.40 and v2.0's ~0.35; R² ~0.8.
 DEFAULT_BASE_ERROR = {0: 0.52}  # first version; the others get OTHER_BASE_ERROR
 OTHER_BASE_ERROR = 0.44
 DEFAULT_DRIFT_FIRST = 0.02
+
+
+@dataclass(frozen=True)
+class VersionProfile:
+    """One model version's traffic and error. Defined here, not in simulation.py, so that this
+    parser imports nothing but the standard library: deploy.yml runs it on the controller to
+    judge metrics_exporter_settings exactly as the pod will, without numpy."""
+
+    name: str
+    share: float  # fraction of the traffic this version receives
+    base_error: float  # standard deviation of the prediction error at start, in $100k
+    drift_per_minute: float  # growth of that standard deviation per minute of uptime
 
 
 class ConfigError(Exception):

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ab_exporter import stats
+from ab_exporter.config import VersionProfile
 
 # Upper bounds of the absolute-error histogram, in $100k.
 ERROR_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
@@ -35,14 +36,6 @@ ERROR_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 MAX_CATCH_UP_SECONDS = 60.0
 # Quality gauges need a few predictions to mean anything (R² of one sample is undefined).
 MIN_PREDICTIONS = 10
-
-
-@dataclass(frozen=True)
-class VersionProfile:
-    name: str
-    share: float  # fraction of the traffic this version receives
-    base_error: float  # standard deviation of the prediction error at start, in $100k
-    drift_per_minute: float  # growth of that standard deviation per minute of uptime
 
 
 @dataclass(frozen=True)
