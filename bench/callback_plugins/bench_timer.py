@@ -29,6 +29,7 @@ CONTROLLER_ONLY = {
     # This collection's action plugins: they run in the controller, no module process.
     "render_manifests",
     "write_manifests",
+    "validate_settings",
 }
 
 

@@ -81,6 +81,47 @@ def manifests_resources(manifests: list[dict]) -> dict[str, dict[str, Decimal]]:
     return total
 
 
+def _pod_specs(manifests: list[dict]) -> list[tuple[dict, int]]:
+    """(pod spec, replicas) of every pod a student's rendered objects will run."""
+    specs = []
+    for obj in manifests:
+        if obj.get("kind") in _WORKLOADS:
+            spec = obj.get("spec") or {}
+            specs.append((((spec.get("template") or {}).get("spec")) or {}, int(spec.get("replicas", 1))))
+        elif obj.get("kind") == "Pod":
+            specs.append((obj.get("spec") or {}, 1))
+    return specs
+
+
+def _empty_dirs(pod_spec: dict) -> Decimal:
+    """What a pod's emptyDirs may hold on the node's disk (their sizeLimits): the kubelet evicts
+    past them, so it is what a node's ephemeral storage must have room for."""
+    return sum(
+        (
+            parse_quantity((v.get("emptyDir") or {}).get("sizeLimit", 0))
+            for v in pod_spec.get("volumes") or []
+            if "emptyDir" in v
+        ),
+        Decimal(0),
+    )
+
+
+def _ephemeral_requests(pod_spec: dict) -> Decimal:
+    containers = pod_spec.get("containers") or []
+    return sum(
+        (
+            parse_quantity(((c.get("resources") or {}).get("requests") or {}).get("ephemeral-storage", 0))
+            for c in containers
+        ),
+        Decimal(0),
+    )
+
+
+def _allocatable(node: dict, resource: str) -> Decimal | None:
+    value = ((node.get("status") or {}).get("allocatable") or {}).get(resource)
+    return None if value is None else parse_quantity(value)
+
+
 def _schedulable(node: dict) -> tuple[bool, str]:
     if (node.get("spec") or {}).get("unschedulable"):
         return False, "cordoned"
@@ -95,55 +136,137 @@ def _schedulable(node: dict) -> tuple[bool, str]:
     return True, ""
 
 
+def _usage(pods: list[dict], usable_names: set[str], replaced: set[str]):
+    """What others' pods hold on the usable nodes: requests and limits, pods, ephemeral-storage
+    requests, and per node its cpu, memory and pods."""
+    used = _ZERO
+    used_pods, used_disk = 0, Decimal(0)
+    per_node = {name: {**dict.fromkeys(RESOURCES, Decimal(0)), "pods": 0} for name in usable_names}
+    for pod in pods:
+        phase = (pod.get("status") or {}).get("phase")
+        node = (pod.get("spec") or {}).get("nodeName")
+        if phase in ("Succeeded", "Failed") or node not in usable_names or pod["metadata"].get("namespace") in replaced:
+            continue
+        resources = pod_resources(pod.get("spec") or {})
+        used = _add(used, resources)
+        used_pods += 1
+        used_disk += _ephemeral_requests(pod.get("spec") or {})
+        for r in RESOURCES:
+            per_node[node][r] += resources["requests"][r]
+        per_node[node]["pods"] += 1
+    return used, used_pods, used_disk, per_node
+
+
+def _largest_pod_fits(students: dict[str, list[dict]], usable_nodes: list[dict], per_node: dict) -> tuple[dict, bool]:
+    sizes = [pod_resources(p)["requests"] for objs in students.values() for p, _ in _pod_specs(objs)]
+    largest = {r: max((p[r] for p in sizes), default=Decimal(0)) for r in RESOURCES}
+    for node in usable_nodes:
+        used = per_node[node["metadata"]["name"]]
+        room = {r: (_allocatable(node, r) or Decimal(0)) - used[r] for r in RESOURCES}
+        if all(room[r] >= largest[r] for r in RESOURCES) and (_allocatable(node, "pods") or 0) - used["pods"] >= 1:
+            return largest, True
+    return largest, not sizes
+
+
 def capacity_report(nodes: list[dict], pods: list[dict], students: dict[str, list[dict]], replaced_namespaces) -> dict:
-    """Does the cohort fit the cluster's schedulable nodes?
+    """Does the cohort fit the cluster's schedulable nodes, counted as the scheduler counts?
 
     ``students`` maps each student to its rendered objects. Pods already running in
     ``replaced_namespaces`` (the students being deployed now) are not counted as used: a rerun
-    replaces them rather than adding to them. Sums are cluster-wide; a pod must also fit one
-    node, which every node with room for the largest lab pod makes true in practice."""
+    replaces them rather than adding to them. CPU and memory requests, pods (each node's
+    allocatable pods: two 110-pod nodes hold 220, a 100-student cohort is 300 pods) and the
+    students' emptyDir sizeLimits against ephemeral storage are summed cluster-wide; the
+    largest lab pod must also fit some single node's free room."""
     usable, skipped = [], []
     for node in nodes:
         ok, why = _schedulable(node)
         (usable if ok else skipped).append((node["metadata"]["name"], why))
     usable_names = {name for name, _ in usable}
-    allocatable = dict.fromkeys(RESOURCES, Decimal(0))
-    for node in nodes:
-        if node["metadata"]["name"] in usable_names:
-            for r in RESOURCES:
-                allocatable[r] += parse_quantity(((node.get("status") or {}).get("allocatable") or {}).get(r, 0))
+    usable_nodes = [n for n in nodes if n["metadata"]["name"] in usable_names]
+    allocatable = {r: sum((_allocatable(n, r) or Decimal(0) for n in usable_nodes), Decimal(0)) for r in RESOURCES}
+    allocatable_pods = sum((_allocatable(n, "pods") or Decimal(0) for n in usable_nodes), Decimal(0))
+    disks = [_allocatable(n, "ephemeral-storage") for n in usable_nodes]
+    allocatable_disk = None if any(d is None for d in disks) or not disks else sum(disks, Decimal(0))
 
-    replaced = set(replaced_namespaces)
-    used = _ZERO
-    for pod in pods:
-        phase = (pod.get("status") or {}).get("phase")
-        if phase in ("Succeeded", "Failed") or (pod.get("spec") or {}).get("nodeName") not in usable_names:
-            continue
-        if pod["metadata"].get("namespace") in replaced:
-            continue
-        used = _add(used, pod_resources(pod.get("spec") or {}))
+    used, used_pods, used_disk, per_node = _usage(pods, usable_names, set(replaced_namespaces))
 
     per_student = {name: manifests_resources(objs) for name, objs in students.items()}
+    student_pods = {name: sum(n for _, n in _pod_specs(objs)) for name, objs in students.items()}
+    student_disk = {
+        name: sum((_empty_dirs(p) * n for p, n in _pod_specs(objs)), Decimal(0)) for name, objs in students.items()
+    }
     cohort = _ZERO
     for resources in per_student.values():
         cohort = _add(cohort, resources)
+    cohort_pods, cohort_disk = sum(student_pods.values()), sum(student_disk.values(), Decimal(0))
     largest = {r: max((s["requests"][r] for s in per_student.values()), default=Decimal(0)) for r in RESOURCES}
     free = {r: allocatable[r] - used["requests"][r] for r in RESOURCES}
-    fits = {r: int(max(free[r], 0) // largest[r]) if largest[r] else len(students) for r in RESOURCES}
-    return {
+    free_pods = allocatable_pods - used_pods
+    free_disk = None if allocatable_disk is None else allocatable_disk - used_disk
+
+    def how_many(free_amount, each):
+        # None: a student needs none of it, so it bounds nothing.
+        return int(max(free_amount, 0) // each) if each else None
+
+    fits = {r: how_many(free[r], largest[r]) for r in RESOURCES}
+    fits["pods"] = how_many(free_pods, max(student_pods.values(), default=0))
+    if free_disk is not None:
+        fits["ephemeral-storage"] = how_many(free_disk, max(student_disk.values(), default=Decimal(0)))
+
+    # The largest single pod of the lab must fit one node's free room (the sums say nothing of that).
+    largest_pod, pod_fits_a_node = _largest_pod_fits(students, usable_nodes, per_node)
+    shortages = [r for r in RESOURCES if cohort["requests"][r] > free[r]]
+    if cohort_pods > free_pods:
+        shortages.append("pods")
+    if free_disk is not None and cohort_disk > free_disk:
+        shortages.append("ephemeral-storage")
+    if not pod_fits_a_node:
+        shortages.append("node")
+    report = {
         "students": len(students),
         "per_student": per_student,
         "cohort": cohort,
         "allocatable": allocatable,
         "used": used["requests"],
         "free": free,
-        "fits": all(cohort["requests"][r] <= free[r] for r in RESOURCES),
-        # Students of the largest kind that the free requests leave room for.
-        "students_that_fit": min(fits.values()),
-        "short_of": next((r for r in RESOURCES if cohort["requests"][r] > free[r]), None),
+        "pods": {"per_student": student_pods, "cohort": cohort_pods, "allocatable": allocatable_pods,
+                 "used": used_pods, "free": free_pods},
+        "ephemeral_storage": {"per_student": student_disk, "cohort": cohort_disk, "allocatable": allocatable_disk,
+                              "used": used_disk, "free": free_disk},
+        "largest_pod": largest_pod,
+        "largest_pod_fits_a_node": pod_fits_a_node,
+        "fits": not shortages,
+        # Students of the largest kind that the free room leaves space for.
+        "students_that_fit": min((n for n in fits.values() if n is not None), default=len(students))
+        if pod_fits_a_node
+        else 0,
+        "short_of": shortages[0] if shortages else None,
         "nodes": sorted(usable_names),
         "skipped_nodes": [{"name": name, "why": why} for name, why in skipped],
+    }  # fmt: skip
+    report["verdict"] = capacity_verdict(report)
+    return report
+
+
+def capacity_verdict(report: dict) -> str:
+    """One sentence: what the cohort is short of, and how many students would fit."""
+    short = report["short_of"]
+    if short is None:
+        return f"The cohort of {report['students']} fits the cluster's free capacity."
+    if short == "node":
+        largest = report["largest_pod"]
+        return (
+            f"The cohort's largest pod (requests {format_cpu(largest['cpu'])} cpu, {format_memory(largest['memory'])} "
+            "memory, one pod slot) fits on no single schedulable node's free room: no student would fit."
+        )
+    what = {
+        "pods": "pods (each node's allocatable pods)",
+        "ephemeral-storage": "ephemeral storage (emptyDir sizeLimits)",
     }
+    return (
+        f"The cohort of {report['students']} needs more {what.get(short, short)} than the cluster has free: "
+        f"{report['students_that_fit']} of these students would fit."
+    )
 
 
 def format_cpu(cores: Decimal) -> str:
@@ -158,25 +281,37 @@ def format_memory(size: Decimal) -> str:
 
 def capacity_table(report: dict) -> list[str]:
     """The report as the lines deploy.yml prints."""
+    pods, disk = report["pods"], report["ephemeral_storage"]
 
-    def row(label, values, limits=None):
+    def row(label, values, npods=None, ndisk=None, limits=None):
         text = f"{label:<24} {format_cpu(values['cpu']):>10} {format_memory(values['memory']):>10}"
+        text += f" {'' if npods is None else str(int(npods)):>6} {'' if ndisk is None else format_memory(ndisk):>10}"
         if limits:
             text += f"   limits {format_cpu(limits['cpu'])} / {format_memory(limits['memory'])}"
-        return text
+        return text.rstrip()
 
-    per_student = list(report["per_student"].values())
-    lines = [f"{'':<24} {'cpu':>10} {'memory':>10}"]
-    if per_student and all(s == per_student[0] for s in per_student):
-        lines.append(row("each student (requests)", per_student[0]["requests"], per_student[0]["limits"]))
+    per_student = list(report["per_student"].items())
+    lines = [f"{'':<24} {'cpu':>10} {'memory':>10} {'pods':>6} {'emptyDir':>10}"]
+    if per_student and all(s == per_student[0][1] for _, s in per_student):
+        name = per_student[0][0]
+        lines.append(row("each student (requests)", per_student[0][1]["requests"], pods["per_student"][name],
+                         disk["per_student"][name], per_student[0][1]["limits"]))  # fmt: skip
     else:
-        lines += [row(f"{name} (requests)", s["requests"], s["limits"]) for name, s in report["per_student"].items()]
+        lines += [
+            row(f"{name} (requests)", s["requests"], pods["per_student"][name], disk["per_student"][name], s["limits"])
+            for name, s in per_student
+        ]
     lines += [
-        row(f"cohort of {report['students']}", report["cohort"]["requests"], report["cohort"]["limits"]),
-        row(f"allocatable ({len(report['nodes'])} nodes)", report["allocatable"]),
-        row("requested by others", report["used"]),
-        row("free", report["free"]),
-    ]
+        row(f"cohort of {report['students']}", report["cohort"]["requests"], pods["cohort"], disk["cohort"],
+            report["cohort"]["limits"]),
+        row(f"allocatable ({len(report['nodes'])} nodes)", report["allocatable"], pods["allocatable"],
+            disk["allocatable"]),
+        row("requested by others", report["used"], pods["used"],
+            disk["used"] if disk["allocatable"] is not None else None),
+        row("free", report["free"], pods["free"], disk["free"]),
+    ]  # fmt: skip
+    if not report["largest_pod_fits_a_node"]:
+        lines.append("largest lab pod fits on no single node's free room")
     lines += [f"skipped node {n['name']}: {n['why']}" for n in report["skipped_nodes"]]
     return lines
 

@@ -205,3 +205,39 @@ def test_terminating_names_what_holds_a_namespace():
         "NamespaceFinalizersRemaining: Some content in the namespace has finalizers remaining: "
         "kubernetes.io/pvc-protection in 1 resource instances",
     ]
+
+
+def with_empty_dir(objects, size):
+    pod_spec = objects[1]["spec"]["template"]["spec"]
+    pod_spec["volumes"] = [{"name": "data", "emptyDir": {"sizeLimit": size}}]
+    return objects
+
+
+def test_pods_are_counted_against_each_nodes_allocatable_pods():
+    # Two workers of 110 pods each hold 220; 100 students of 3 pods are 300.
+    report = capacity_report(NODES, PODS, {f"user{i:03d}": student("1m", "1Mi", replicas=3) for i in range(100)}, [])
+    assert report["pods"]["allocatable"] == 220
+    assert report["pods"]["cohort"] == 300 and report["short_of"] == "pods"
+    assert report["students_that_fit"] == report["pods"]["free"] // 3
+    assert "needs more pods (each node's allocatable pods) than the cluster has free" in report["verdict"]
+
+
+def test_empty_dir_size_limits_are_counted_against_ephemeral_storage():
+    students = {f"user{i:02d}": with_empty_dir(student("1m", "1Mi"), "300Gi") for i in range(2)}
+    report = capacity_report(NODES, PODS, students, [])
+    assert report["ephemeral_storage"]["cohort"] == 600 * 2**30
+    assert report["short_of"] == "ephemeral-storage" and report["students_that_fit"] == 1
+    # Nodes that report no ephemeral storage leave it unjudged rather than "enough".
+    bare = [{**n, "status": {**n["status"], "allocatable": {k: v for k, v in n["status"]["allocatable"].items()
+                                                            if k != "ephemeral-storage"}}} for n in NODES]  # fmt: skip
+    assert capacity_report(bare, PODS, students, [])["ephemeral_storage"]["free"] is None
+
+
+def test_the_largest_pod_must_fit_one_node_not_only_the_sums():
+    # Each worker has 4 CPU allocatable: 5 CPU fit the cluster's sum (8) but no node.
+    report = capacity_report(NODES, [], {"user01": student("5", "1Gi")}, [])
+    assert report["free"]["cpu"] >= 5
+    assert not report["fits"] and report["short_of"] == "node" and report["students_that_fit"] == 0
+    assert "fits on no single schedulable node's free room" in report["verdict"]
+    assert "largest lab pod fits on no single node's free room" in capacity_table(report)
+    assert capacity_report(NODES, [], {"user01": student("3", "1Gi")}, [])["fits"]

@@ -1,0 +1,113 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Check every setting of every role for every student, once, before anything is rendered,
+written, generated or applied; fail once, naming every problem (module_utils/settings.py).
+
+A student's settings are the roles' defaults overlaid with what the inventory and -e give that
+student (hostvars: group and host vars may differ per student). The roles' declared options are
+read from their meta/argument_specs.yml, so the typo check and the type check know exactly what
+Ansible would accept; the exporter's options are judged by the exporter's own parser, imported
+from this collection's exporter/ package (standard library only)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ansible.plugins.action import ActionBase
+from ansible_collections.mlopslab.monitoring.plugins.module_utils import settings as rules
+
+COLLECTION = Path(__file__).resolve().parents[2]
+ROLES = ("student_namespace", "metrics_exporter", "prometheus", "grafana", "mlopslab")
+# Set by the playbooks for each student, not by users.
+PLAY_VARIABLES = {"mlopslab_namespace", "mlopslab_labels"}
+
+
+def _exporter_parser():
+    """(load, OPTIONS) of the exporter's own configuration parser."""
+    path = str(COLLECTION / "exporter")
+    if path not in sys.path:
+        sys.path.insert(0, path)
+    from ab_exporter import config  # noqa: PLC0415 - importable only once the path is known
+
+    return config.load, list(config.OPTIONS)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _VALID_ARGS = frozenset(("students",))
+
+    def _roles(self) -> tuple[dict[str, dict], dict]:
+        """Each role's options (its main entry point) and the constant defaults of all roles."""
+        specs, defaults = {}, {}
+        for role in ROLES:
+            spec_file = COLLECTION / "roles" / role / "meta" / "argument_specs.yml"
+            entry = ((self._loader.load_from_file(str(spec_file)) or {}).get("argument_specs") or {}).get("main") or {}
+            specs[role] = entry.get("options") or {}
+            for name, option in specs[role].items():
+                default = option.get("default")
+                # Defaults that are templates (build paths, -e shortcuts) are not settings to judge.
+                if "default" in option and not (isinstance(default, str) and "{{" in default):
+                    defaults[name] = default
+        return specs, defaults
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        _, args = self.validate_argument_spec(argument_spec={"students": {"type": "list", "elements": "str"}})
+        students = args["students"] or list(task_vars.get("ansible_play_hosts") or [])
+        specs, defaults = self._roles()
+        declared = set().union(*(set(s) for s in specs.values())) | PLAY_VARIABLES
+        hostvars = task_vars["hostvars"]
+        parser = None
+        by_student: dict[str, list[dict]] = {}
+        lab: dict[str, list[dict]] = {}
+        for student in students:
+            theirs = hostvars[student]
+            given = {name: theirs[name] for name in theirs.keys() if name.startswith(rules.PREFIXES)}  # noqa: SIM118 - HostVarsVars
+            values = {**defaults, **given}
+            own = set(values.get("mlopslab_own_variables") or [])
+            problems = rules.unknown_variables(given, declared, own)
+            for spec in specs.values():
+                problems += rules.type_problems(values, spec)
+            typed_badly = {p["variable"] for p in problems}
+            checked = {k: v for k, v in values.items() if k not in typed_badly}
+            problems += rules.value_problems(checked)
+            problems += rules.host_problems(student, checked)
+            exporter_settings = checked.get("metrics_exporter_settings")
+            if exporter_settings:
+                if parser is None:
+                    try:
+                        parser = _exporter_parser()
+                    except Exception as err:  # an unreadable collection: said, never skipped
+                        parser = err
+                if isinstance(parser, Exception):
+                    problems.append(
+                        rules.problem(
+                            "metrics_exporter_settings",
+                            exporter_settings,
+                            f"cannot be checked: the exporter's parser did not load ({parser})",
+                            "settings the exporter's parser can read",
+                            "{}",
+                        )
+                    )
+                elif rules.port(checked.get("metrics_exporter_port")) is None:
+                    load, options = parser
+                    problems += rules.exporter_problems(
+                        exporter_settings, checked["metrics_exporter_port"], load, options
+                    )
+            problems += rules.namespace_fit_problems(checked)
+            if problems:
+                by_student[student] = problems
+            else:
+                lab[student] = rules.lab_objects(checked)
+        if not by_student:
+            # Each student's pods, as the capacity check (before any render) weighs them.
+            return {**result, "changed": False, "lab": lab, "msg": f"{len(students)} students' settings: no problems"}
+        lines = rules.report(by_student)
+        return {
+            **result,
+            "failed": True,
+            "changed": False,
+            "msg": f"{len(lines)} problem{'s' if len(lines) != 1 else ''} in the settings; nothing was rendered, "
+            "written or applied:" + "".join(f"\n  - {line}" for line in lines),
+        }

@@ -1,0 +1,550 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every setting of every role, for every student, checked before anything is rendered, written
+or applied; every problem named at once. Pure functions; the validate_settings action feeds them.
+
+One rule per kind of value, written once, so the message a person reads is the same wherever
+the value appears: a Kubernetes quantity (the API's own grammar), a Prometheus duration and
+size, a port, an image reference, a DNS name. The exporter's options are judged by the
+exporter's own parser (injected), so the rule the pod would apply is the rule deploy applies.
+A variable with this collection's prefixes that no role declares is a typo until said
+otherwise. And the lab must fit its own namespace: quota and LimitRange against the pods it
+runs, counted as the API counts them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from decimal import Decimal
+
+from ansible.module_utils.parsing.convert_bool import BOOLEANS
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.lifecycle import (
+    RESOURCES,
+    format_cpu,
+    format_memory,
+    parse_quantity,
+    pod_resources,
+)
+
+# An en dash between the first and last of a run of students, as typeset ranges are written.
+RANGE_DASH = "\u2013"
+PREFIXES = ("mlopslab_", "metrics_exporter_", "prometheus_", "grafana_", "student_namespace_")
+
+# ---------------------------------------------------------------- one rule per kind of value
+# resource.Quantity's grammar (k8s.io/apimachinery/pkg/api/resource): a signed decimal number,
+# then a binary suffix (Ki..Ei), a decimal SI suffix (n u m k M G T P E) or a decimal exponent.
+_QUANTITY = re.compile(
+    r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$"
+)
+# Prometheus' model.Duration (as --storage.tsdb.retention.time and scrape_interval parse it).
+_DURATION = re.compile(r"^(?:(?:[0-9]+y)?(?:[0-9]+w)?(?:[0-9]+d)?(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?(?:[0-9]+ms)?)$")
+# Prometheus' units.Base2Bytes, as --storage.tsdb.retention.size parses it.
+_SIZE = re.compile(r"^[0-9]+(?:B|KB|MB|GB|TB|PB|EB)$")
+# The distribution reference grammar (github.com/distribution/reference), as the kubelet parses.
+_IMAGE = re.compile(
+    r"^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
+    r"|\[[0-9a-fA-F:]+\])(?::[0-9]+)?/)?"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    r"(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$"
+)
+_DNS_LABEL = re.compile(r"^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def quantity(value) -> str | None:
+    """None when `value` is a Kubernetes quantity, else what is wrong."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return f"is {_kind(value)}, not a quantity"
+    if isinstance(value, (int, float)):
+        return None if value >= 0 else "is negative"
+    if not _QUANTITY.match(value.strip()) or value != value.strip():
+        return "is not a Kubernetes quantity"
+    return "is negative" if value.startswith("-") else None
+
+
+def duration(value) -> str | None:
+    if not isinstance(value, str) or not value or not _DURATION.match(value) or value == "0":
+        return "is not a Prometheus duration" if isinstance(value, str) else f"is {_kind(value)}, not a duration"
+    return None
+
+
+def size(value) -> str | None:
+    if not isinstance(value, str) or not _SIZE.match(value):
+        return "is not a Prometheus size"
+    return None
+
+
+def port(value) -> str | None:
+    if isinstance(value, bool):
+        return "is not a port number"
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return "is not a port number"
+    return None if 1 <= number <= 65535 and str(number) == str(value).strip() else "is not a TCP port (1-65535)"
+
+
+def image(value) -> str | None:
+    if not isinstance(value, str) or not _IMAGE.match(value):
+        return "is not an image reference"
+    return None
+
+
+def dns_subdomain(value) -> str | None:
+    if not isinstance(value, str) or len(value) > 253 or not all(_DNS_LABEL.match(p) for p in value.split(".")):
+        return "is not a DNS name"
+    return None
+
+
+def number(value) -> str | None:
+    if isinstance(value, bool):
+        return "is not a number"
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return "is not a number"
+    return None
+
+
+RULES = {
+    "quantity": (
+        quantity,
+        "a Kubernetes quantity: a number with an optional suffix m (milli), Ki/Mi/Gi or k/M/G",
+        "256Mi",
+    ),
+    "cpu": (quantity, "a Kubernetes quantity of CPU: cores or millicores", "200m"),
+    "memory": (
+        quantity,
+        "a Kubernetes quantity of memory: bytes with a suffix Ki, Mi, Gi (binary) or k, M, G",
+        "256Mi",
+    ),
+    "duration": (duration, "a Prometheus duration: a number with a unit ms, s, m, h, d, w or y", "15d"),
+    "size": (size, "a Prometheus size: a whole number with a unit B, KB, MB, GB, TB, PB or EB", "400MB"),
+    "port": (port, "a TCP port from 1 to 65535", "8000"),
+    "image": (image, "an image reference: [registry/]repository[:tag][@digest]", "docker.io/library/python:3.12-slim"),
+    "domain": (
+        dns_subdomain,
+        "a DNS domain of lowercase labels (letters, digits, '-') joined by '.'",
+        "lab.example.com",
+    ),
+    "number": (number, "a number", "0.5"),
+}
+
+# Which rule each role setting follows; an empty string is allowed where it means "off".
+SETTINGS = {
+    "metrics_exporter_image": ("image", True),
+    "metrics_exporter_python_image": ("image", False),
+    "metrics_exporter_port": ("port", False),
+    "metrics_exporter_cpu_request": ("cpu", False),
+    "metrics_exporter_cpu_limit": ("cpu", False),
+    "metrics_exporter_memory_request": ("memory", False),
+    "metrics_exporter_memory_limit": ("memory", False),
+    "metrics_exporter_init_cpu_limit": ("cpu", False),
+    "metrics_exporter_init_memory_limit": ("memory", False),
+    "prometheus_image": ("image", False),
+    "prometheus_scrape_interval": ("duration", False),
+    "prometheus_evaluation_interval": ("duration", False),
+    "prometheus_retention_time": ("duration", False),
+    "prometheus_retention_size": ("size", False),
+    "prometheus_storage_size_limit": ("memory", False),
+    "prometheus_cpu_request": ("cpu", False),
+    "prometheus_cpu_limit": ("cpu", False),
+    "prometheus_memory_request": ("memory", False),
+    "prometheus_memory_limit": ("memory", False),
+    "prometheus_alert_mae_threshold": ("number", False),
+    "prometheus_alert_r2_threshold": ("number", False),
+    "prometheus_alert_version_margin": ("number", False),
+    "grafana_image": ("image", False),
+    "grafana_cpu_request": ("cpu", False),
+    "grafana_cpu_limit": ("cpu", False),
+    "grafana_memory_request": ("memory", False),
+    "grafana_memory_limit": ("memory", False),
+    "mlopslab_ingress_domain": ("domain", True),
+}
+# Dicts whose every value is a quantity (the namespace's quota and LimitRange).
+QUANTITY_DICTS = (
+    "student_namespace_quota",
+    "student_namespace_container_default_request",
+    "student_namespace_container_default_limit",
+    "student_namespace_container_max",
+)
+# Request/limit pairs of one container: the API refuses a request above its limit.
+PAIRS = (
+    ("metrics_exporter_cpu_request", "metrics_exporter_cpu_limit"),
+    ("metrics_exporter_memory_request", "metrics_exporter_memory_limit"),
+    ("prometheus_cpu_request", "prometheus_cpu_limit"),
+    ("prometheus_memory_request", "prometheus_memory_limit"),
+    ("grafana_cpu_request", "grafana_cpu_limit"),
+    ("grafana_memory_request", "grafana_memory_limit"),
+)
+
+
+def problem(variable: str, value, wrong: str, accepted: str, example: str) -> dict:
+    return {"variable": variable, "value": value, "wrong": wrong, "accepted": accepted, "example": example}
+
+
+# ---------------------------------------------------------------- types (argument_specs)
+_NAMES = {"str": "a string", "int": "a whole number", "float": "a number", "bool": "true or false",
+          "dict": "a dict (a mapping of key: value)", "list": "a list"}  # fmt: skip
+_EXAMPLES = {"dict": "{key: value}", "list": "[a, b]", "bool": "true", "int": "8000", "float": "0.5", "str": '"text"'}
+
+
+def _kind(value) -> str:
+    """What a value is, in words. isinstance, not type(): Ansible hands over its own tagged
+    subclasses of str and dict (_AnsibleTaggedStr, ...)."""
+    for kinds, words in ((bool, "a boolean"), (str, "a string"), (int, "a whole number"), (float, "a number"),
+                         (dict, "a dict"), (list, "a list"), (type(None), "null")):  # fmt: skip
+        if isinstance(value, kinds):
+            return words
+    return type(value).__name__
+
+
+def _type_ok(value, wanted: str) -> bool:
+    """Whether Ansible's argument spec would accept `value` (it converts "8000" to an int, and a
+    number to a string, but never a string to a dict it cannot parse)."""
+    plain_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if wanted == "bool":  # -e mlopslab_apply=false gives the string "false", which Ansible takes
+        return isinstance(value, bool) or (isinstance(value, (str, int)) and value in BOOLEANS)
+    if wanted == "int":
+        return (plain_number and float(value).is_integer()) or (
+            isinstance(value, str) and re.fullmatch(r"\s*[+-]?[0-9]+\s*", value) is not None
+        )
+    if wanted == "float":
+        return plain_number or (isinstance(value, str) and number(value) is None)
+    if wanted == "str":
+        return isinstance(value, str) or plain_number
+    if wanted in ("dict", "list"):
+        return isinstance(value, dict if wanted == "dict" else list)
+    return True  # raw, path, ...: anything goes
+
+
+def type_problems(values: dict, spec: dict) -> list[dict]:
+    """Types and choices as the roles' argument_specs declare them, in words a person
+    understands (Ansible's own message names Python classes, and a string where a dict is
+    expected, a common slip with -e key=value, ends in a filter's traceback)."""
+    problems = []
+    for name, option in spec.items():
+        if name not in values:
+            continue
+        value, wanted = values[name], option.get("type", "str")
+        if not _type_ok(value, wanted):
+            wrong = f"is {_kind(value)}, not {_NAMES.get(wanted, wanted)}"
+            if wanted == "dict" and isinstance(value, str):
+                wrong += " (with -e, pass JSON: -e '{\"" + name + '": {"option": "value"}}\')'
+            problems.append(problem(name, value, wrong, _NAMES.get(wanted, wanted), _EXAMPLES.get(wanted, "")))
+        elif option.get("choices") and value not in option["choices"]:
+            choices = [str(c) for c in option["choices"]]
+            problems.append(problem(name, value, "is not one of the choices", ", ".join(choices), choices[0]))
+    return problems
+
+
+# ---------------------------------------------------------------- values
+def value_problems(values: dict) -> list[dict]:
+    problems = []
+    for name, (rule, empty_ok) in SETTINGS.items():
+        if name not in values or (empty_ok and values[name] in ("", None)):
+            continue
+        check, accepted, example = RULES[rule]
+        wrong = check(values[name])
+        if wrong:
+            problems.append(problem(name, values[name], wrong, accepted, example))
+    for name in QUANTITY_DICTS:
+        table = values.get(name)
+        if not isinstance(table, dict):
+            continue
+        for key, value in table.items():
+            wrong = quantity(value)
+            if wrong:
+                check, accepted, example = RULES["quantity"]
+                problems.append(problem(f"{name}['{key}']", value, wrong, accepted, example))
+    for request, limit in PAIRS:
+        comparable = (
+            request in values and limit in values and not quantity(values[request]) and not quantity(values[limit])
+        )
+        if comparable and parse_quantity(values[request]) > parse_quantity(values[limit]):
+            problems.append(
+                problem(
+                    request,
+                    values[request],
+                    f"is above {limit} ({values[limit]}): the API refuses a request larger than its limit",
+                    f"at most {limit}",
+                    str(values[limit]),
+                )
+            )
+    return problems
+
+
+def host_problems(student: str, values: dict) -> list[dict]:
+    """The Grafana host built from the domain must itself be a DNS name (an Ingress host)."""
+    domain = values.get("mlopslab_ingress_domain")
+    if not domain or dns_subdomain(domain):
+        return []
+    host = f"{student}.{domain}"
+    if dns_subdomain(host):
+        return [
+            problem(
+                "mlopslab_ingress_domain",
+                domain,
+                f"makes the Grafana host {host}, which is not a DNS name (253 characters at most, labels of 63)",
+                RULES["domain"][1],
+                RULES["domain"][2],
+            )
+        ]
+    return []
+
+
+# ---------------------------------------------------------------- the exporter's own options
+def exporter_problems(settings, exporter_port, load, options: list[str]) -> list[dict]:
+    """metrics_exporter_settings judged by the exporter's parser (`load(argv, environ)` of
+    ab_exporter.config, raising its ConfigError with one line), as the pod would judge them."""
+    if not isinstance(settings, dict):
+        return []  # a type problem, said by type_problems
+    problems = []
+    unknown = [k for k in settings if str(k) not in options]
+    for key in unknown:
+        close = difflib.get_close_matches(str(key), options, n=1, cutoff=0.6)
+        problems.append(
+            problem(
+                f"metrics_exporter_settings['{key}']",
+                settings[key],
+                "is not an exporter option" + (f": did you mean '{close[0]}'?" if close else ""),
+                "one of " + ", ".join(options),
+                close[0] if close else options[0],
+            )
+        )
+    known = {k: v for k, v in settings.items() if k not in unknown}
+    environ = {f"EXPORTER_{str(k).upper()}": str(v) for k, v in known.items()}
+    environ["EXPORTER_PORT"] = str(exporter_port)
+    try:
+        load([], environ)
+    except Exception as err:  # the exporter's ConfigError: exactly the line the pod would print
+        problems.append(
+            problem(
+                "metrics_exporter_settings",
+                known,
+                f"is refused by the exporter: {err}",
+                "the options of python -m ab_exporter --help",
+                "{traffic_split: '0.7,0.3'}",
+            )
+        )
+    return problems
+
+
+# ---------------------------------------------------------------- typos in variable names
+def unknown_variables(names, declared: set[str], own: set[str]) -> list[dict]:
+    """Variables with this collection's prefixes that no role declares: Ansible ignores them."""
+    problems = []
+    for name in sorted(names):
+        if not name.startswith(PREFIXES) or name in declared or name in own:
+            continue
+        close = difflib.get_close_matches(name, sorted(declared), n=1, cutoff=0.75)
+        problems.append(
+            problem(
+                name,
+                None,
+                "is not a setting of any role" + (f": did you mean {close[0]}?" if close else ""),
+                "a variable declared in a role's meta/argument_specs.yml "
+                "(ansible-doc -t role mlopslab.monitoring.<role>)",
+                close[0] if close else "mlopslab_own_variables: [" + name + "]",
+            )
+        )
+    return problems
+
+
+# ---------------------------------------------------------------- the lab in its own namespace
+def _empty_dir(name, size_limit) -> dict:
+    return {"name": name, "emptyDir": {"sizeLimit": size_limit}}
+
+
+def _container(name, requests, limits) -> dict:
+    return {"name": name, "resources": {"requests": requests, "limits": limits}}
+
+
+def lab_pods(values: dict) -> list[dict]:
+    """The pods deploy.yml runs for one student, as {name, spec, surge}: the containers and
+    resources the templates render (tests compare this with the rendered Deployments).
+
+    `surge` is true for a Deployment that rolls with RollingUpdate: with one replica, maxSurge
+    25% rounds up to one extra pod while the old one still runs (Prometheus and Grafana use
+    Recreate: the old pod is gone first)."""
+    exporter_main = _container(
+        "exporter",
+        {"cpu": values["metrics_exporter_cpu_request"], "memory": values["metrics_exporter_memory_request"]},
+        {"cpu": values["metrics_exporter_cpu_limit"], "memory": values["metrics_exporter_memory_limit"]},
+    )
+    exporter = {"containers": [exporter_main]}
+    if not values.get("metrics_exporter_image"):
+        exporter["volumes"] = [_empty_dir("deps", "256Mi"), _empty_dir("tmp", "64Mi")]
+        exporter["initContainers"] = [
+            _container(
+                "install-dependencies",
+                {"cpu": "50m", "memory": "64Mi"},
+                {
+                    "cpu": values["metrics_exporter_init_cpu_limit"],
+                    "memory": values["metrics_exporter_init_memory_limit"],
+                },
+            )
+        ]
+
+    def single(component, prefix):
+        return {
+            "containers": [
+                _container(
+                    component,
+                    {"cpu": values[f"{prefix}_cpu_request"], "memory": values[f"{prefix}_memory_request"]},
+                    {"cpu": values[f"{prefix}_cpu_limit"], "memory": values[f"{prefix}_memory_limit"]},
+                )
+            ]
+        }
+
+    prometheus = {
+        **single("prometheus", "prometheus"),
+        "volumes": [_empty_dir("data", values["prometheus_storage_size_limit"])],
+    }
+    grafana = {**single("grafana", "grafana"), "volumes": [_empty_dir("data", "256Mi"), _empty_dir("tmp", "64Mi")]}
+    return [
+        {"name": "metrics-exporter", "spec": exporter, "surge": True},
+        {"name": "prometheus", "spec": prometheus, "surge": False},
+        {"name": "grafana", "spec": grafana, "surge": False},
+    ]
+
+
+def lab_objects(values: dict) -> list[dict]:
+    """The lab's Deployments as the capacity check reads rendered objects (one replica each),
+    from the settings alone: the check runs before anything is rendered or generated."""
+    return [
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": pod["name"]},
+         "spec": {"replicas": 1, "template": {"spec": pod["spec"]}}}
+        for pod in lab_pods(values)
+    ]  # fmt: skip
+
+
+def lab_budget(values: dict) -> dict:
+    """What the lab holds at its peak (a rollout of the surging Deployment): pods, and requests
+    and limits summed as ResourceQuota sums them (per pod, the larger of the init containers and
+    the sum of the containers)."""
+    pods = lab_pods(values)
+    total = {kind: dict.fromkeys(RESOURCES, Decimal(0)) for kind in ("requests", "limits")}
+    count = 0
+    for pod in pods:
+        resources = pod_resources(pod["spec"])
+        times = 2 if pod["surge"] else 1
+        count += times
+        for kind, amounts in total.items():
+            for resource in RESOURCES:
+                amounts[resource] += resources[kind][resource] * times
+    return {
+        "pods": count,
+        "requests": total["requests"],
+        "limits": total["limits"],
+        "surging": [p["name"] for p in pods if p["surge"]],
+    }
+
+
+def _format(resource: str, amount: Decimal) -> str:
+    return format_cpu(amount) if resource == "cpu" else format_memory(amount)
+
+
+def namespace_fit_problems(values: dict) -> list[dict]:
+    """Does the lab fit its own ResourceQuota and LimitRange?"""
+    sizes = [n for n in SETTINGS if SETTINGS[n][0] in ("cpu", "memory") and n != "prometheus_storage_size_limit"]
+    quota, maximum = values.get("student_namespace_quota"), values.get("student_namespace_container_max")
+    dicts = [d for d in (quota, maximum) if d is not None]
+    if any(n not in values or quantity(values[n]) for n in sizes) or any(
+        not isinstance(d, dict) or any(quantity(v) for v in d.values()) for d in dicts
+    ):
+        return []  # value problems are named already; arithmetic on them would only repeat them
+    problems = []
+    budget = lab_budget(values)
+    surge = " and one more " + ", ".join(budget["surging"]) + " pod while it rolls out"
+    if quota:
+        if "pods" in quota and parse_quantity(quota["pods"]) < budget["pods"]:
+            problems.append(
+                problem(
+                    "student_namespace_quota['pods']",
+                    quota["pods"],
+                    f"is below the {budget['pods']} pods the lab holds at its peak (3 pods{surge}): the "
+                    "ReplicaSet controller would be refused (FailedCreate: exceeded quota)",
+                    f"at least {budget['pods']}, plus what students start themselves",
+                    str(budget["pods"] + 6),
+                )
+            )
+        for kind in ("requests", "limits"):
+            for resource in RESOURCES:
+                key = f"{kind}.{resource}"
+                if key in quota and parse_quantity(quota[key]) < budget[kind][resource]:
+                    need = _format(resource, budget[kind][resource])
+                    problems.append(
+                        problem(
+                            f"student_namespace_quota['{key}']",
+                            quota[key],
+                            f"is below the {need} of {kind} the lab's pods hold at their peak (init containers "
+                            f"counted as the API counts them{surge})",
+                            f"at least {need}",
+                            need,
+                        )
+                    )
+    if isinstance(maximum, dict):
+        for pod in lab_pods(values):
+            for container in pod["spec"].get("initContainers", []) + pod["spec"]["containers"]:
+                for resource, cap in maximum.items():
+                    limit = container["resources"]["limits"].get(resource)
+                    if limit is not None and parse_quantity(limit) > parse_quantity(cap):
+                        problems.append(
+                            problem(
+                                f"student_namespace_container_max['{resource}']",
+                                cap,
+                                f"is below the {resource} limit {limit} of {pod['name']}'s container "
+                                f"{container['name']}: the LimitRange would refuse its pod",
+                                f"at least {limit}",
+                                str(limit),
+                            )
+                        )
+    return problems
+
+
+# ---------------------------------------------------------------- all students, one message
+def compress(students: list[str]) -> str:
+    """user01, user02, user03, user07 -> "user01{dash}user03, user07" (runs of consecutive numbers)."""
+    parsed = []
+    for name in students:
+        match = re.fullmatch(r"(.*?)([0-9]+)", name)
+        parsed.append(
+            (match.group(1), int(match.group(2)), len(match.group(2)), name) if match else (name, -1, 0, name)
+        )
+    parsed.sort()
+    runs, out = [], []
+    for item in parsed:
+        if (
+            runs
+            and item[1] >= 0
+            and runs[-1][-1][0] == item[0]
+            and runs[-1][-1][1] + 1 == item[1]
+            and runs[-1][-1][2] == item[2]
+        ):
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    for run in runs:
+        out.append(run[0][3] if len(run) == 1 else f"{run[0][3]}{RANGE_DASH}{run[-1][3]}")
+    return ", ".join(out)
+
+
+def report(by_student: dict[str, list[dict]]) -> list[str]:
+    """One line per problem, the students sharing it compressed into ranges."""
+    grouped: dict[tuple, list[str]] = {}
+    first: dict[tuple, dict] = {}
+    for student, problems in by_student.items():
+        for p in problems:
+            key = (p["variable"], repr(p["value"]), p["wrong"])
+            grouped.setdefault(key, []).append(student)
+            first.setdefault(key, p)
+    lines = []
+    for key, students in grouped.items():
+        p = first[key]
+        value = "" if p["value"] is None else f" = {p['value']!r}"
+        who = compress(students)
+        stop = "" if p["wrong"].endswith(("?", ".")) else "."
+        lines.append(
+            f"{p['variable']}{value} ({who}): {p['wrong']}{stop} Accepted: {p['accepted']}; e.g. {p['example']}"
+        )
+    return sorted(lines)

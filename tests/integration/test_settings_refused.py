@@ -1,0 +1,182 @@
+"""deploy.yml refuses bad settings before anything changes: every setting of every role, for every
+student, checked at once (the validate_settings action over module_utils/settings.py).
+
+Table-driven: each case is a bad input and the message it must produce. Cases that can stand
+together are given to one run (every problem is named at once, so one run checks them all);
+each case then asserts its own message, and that the run changed nothing: no request reached
+the (emulated) cluster and nothing was written or generated under the build directory (no
+manifests, no password files)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PlaybookRun
+from tests.support.kube_emulator import CLUSTER_FIXTURES, EmulatedCluster
+from tests.support.processes import REPO
+
+DASH = "\u2013"
+
+# group -> (extra vars as JSON, or a list of raw -e arguments), inventory (host -> vars; None:
+# user01-user03 of the example), and the cases: (id, message fragment).
+GROUPS = {
+    "values": (
+        {
+            "metrics_exporter_memory_limit": "96MB",
+            "prometheus_retention_time": "forever",
+            "metrics_exporter_port": 99999,
+            "mlopslab_ingress_domain": "lab..example",
+            "prometheus_retention_size": "400Mi",
+            "prometheus_scrape_interval": "15",
+            "prometheus_evaluation_interval": "1.5m",
+            "grafana_image": "grafana/grafana:",
+            "prometheus_image": "Prom/Prometheus:v2",
+            "metrics_exporter_python_image": "python 3.12",
+            "metrics_exporter_cpu_request": "20 m",
+            "metrics_exporter_cpu_limit": "-200m",
+            "grafana_memory_request": "1Gi",
+            "prometheus_memory_limit": "384MiB",
+            "grafana_cpu_limit": "half",
+            "prometheus_storage_size_limit": "512MB",
+            "prometheus_alert_mae_threshold": "high",
+            "mlopslab_capacity_check": "maybe",
+            "student_namespace_container_max": {"cpu": "1", "memory": "1 Gi"},
+        },
+        None,
+        [
+            ("memory quantity", f"metrics_exporter_memory_limit = '96MB' (user01{DASH}user03): is not a Kubernetes quantity"),
+            ("retention forever", "prometheus_retention_time = 'forever' (user01"),
+            ("retention is a duration", "is not a Prometheus duration. Accepted: a Prometheus duration"),
+            ("port", "metrics_exporter_port = 99999 (user01"),
+            ("port range", "is not a TCP port (1-65535)"),
+            ("ingress domain", "mlopslab_ingress_domain = 'lab..example' (user01"),
+            ("retention size", "prometheus_retention_size = '400Mi' (user01"),
+            ("scrape interval", "prometheus_scrape_interval = '15' (user01"),
+            ("evaluation interval", "prometheus_evaluation_interval = '1.5m' (user01"),
+            ("grafana image", "grafana_image = 'grafana/grafana:' (user01"),
+            ("prometheus image", "prometheus_image = 'Prom/Prometheus:v2' (user01"),
+            ("python image", "metrics_exporter_python_image = 'python 3.12' (user01"),
+            ("cpu request", "metrics_exporter_cpu_request = '20 m' (user01"),
+            ("negative cpu", "metrics_exporter_cpu_limit = '-200m' (user01"),
+            ("request above limit", "grafana_memory_request = '1Gi' (user01" + DASH + "user03): is above grafana_memory_limit (256Mi)"),
+            ("MiB is not a suffix", "prometheus_memory_limit = '384MiB' (user01"),
+            ("cpu as a word", "grafana_cpu_limit = 'half' (user01"),
+            ("emptyDir size", "prometheus_storage_size_limit = '512MB' (user01"),
+            ("threshold", "prometheus_alert_mae_threshold = 'high' (user01"),
+            ("choices", "mlopslab_capacity_check = 'maybe' (user01" + DASH + "user03): is not one of the choices. Accepted: fail, warn, skip"),
+            ("limit range", "student_namespace_container_max['memory'] = '1 Gi' (user01"),
+            ("an example to copy", "e.g. 256Mi"),
+        ],
+    ),
+    "exporter and typos": (
+        {
+            "metrics_exporter_settings": {"traffic_split": "0.7,0.7", "trafic_splt": "0.5,0.5"},
+            "metrics_exporter_memory_limt": "128Mi",
+            "prometheus_retension_time": "7d",
+            "grafana_admin_pasword": "not-a-setting-either",
+        },
+        None,
+        [
+            ("exporter's own parser", "is refused by the exporter: invalid --traffic-split / EXPORTER_TRAFFIC_SPLIT '0.7,0.7'"),
+            ("exporter option typo", "metrics_exporter_settings['trafic_splt'] = '0.5,0.5' (user01" + DASH + "user03): is not an exporter option: did you mean 'traffic_split'?"),
+            ("variable typo", "metrics_exporter_memory_limt (user01" + DASH + "user03): is not a setting of any role: did you mean metrics_exporter_memory_limit?"),
+            ("second variable typo", "prometheus_retension_time (user01" + DASH + "user03): is not a setting of any role: did you mean prometheus_retention_time?"),
+            ("third variable typo", "grafana_admin_pasword (user01" + DASH + "user03): is not a setting of any role: did you mean grafana_admin_password?"),
+        ],
+    ),
+    "a string for a dict": (
+        ["-e", "metrics_exporter_settings={'traffic_split':'0.7,0.7'}"],
+        None,
+        [
+            ("string not dict", "metrics_exporter_settings = \"{'traffic_split':'0.7,0.7'}\" (user01" + DASH + "user03): is a string, not a dict"),
+            ("how to pass a dict", "with -e, pass JSON"),
+        ],
+    ),
+    "per student": (
+        {},
+        {
+            **{f"user{n:02d}": {} for n in range(1, 31)},
+            "user02": {"metrics_exporter_memory_limit": "96MB"},
+            **{f"user{n:02d}": {"prometheus_retention_time": "forever"} for n in range(4, 31)},
+        },
+        [
+            ("one student's host var", "metrics_exporter_memory_limit = '96MB' (user02): is not a Kubernetes quantity"),
+            ("a range of students", f"prometheus_retention_time = 'forever' (user04{DASH}user30)"),
+        ],
+    ),
+    "namespace budget": (
+        {
+            "student_namespace_quota": {"requests.cpu": "1", "requests.memory": "300Mi", "limits.cpu": "2",
+                                        "limits.memory": "2Gi", "pods": "3"},
+            "student_namespace_container_max": {"cpu": "1", "memory": "300Mi"},
+        },
+        None,
+        [
+            ("quota pods", "student_namespace_quota['pods'] = '3' (user01" + DASH + "user03): is below the 4 pods the lab holds at its peak"),
+            ("quota memory", "student_namespace_quota['requests.memory'] = '300Mi' (user01" + DASH + "user03): is below the 384Mi of requests"),
+            ("limit range max", "student_namespace_container_max['memory'] = '300Mi' (user01" + DASH + "user03): is below the memory limit 384Mi of prometheus's container prometheus"),
+        ],
+    ),
+}  # fmt: skip
+CASES = [(group, case_id, says) for group, (_, _, cases) in GROUPS.items() for case_id, says in cases]
+
+
+def write_inventory(path, hosts):
+    lines = ["cohort:", "  hosts:"]
+    for host, variables in hosts.items():
+        lines.append(f"    {host}:" + (f" {json.dumps(variables)}" if variables else ""))
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def refusals(tmp_path_factory):
+    """Each group's run, once: {group: (PlaybookRun, requests made, files under the build dir)}."""
+    results = {}
+    for group, (extra, hosts, _) in GROUPS.items():
+        workdir = tmp_path_factory.mktemp(group.replace(" ", "-"))
+        inventory = workdir / "inventory" / "cohort.yml"
+        shutil.copytree(REPO / "inventory" / "group_vars", inventory.parent / "group_vars")
+        write_inventory(inventory, hosts or {f"user{n:02d}": {} for n in range(1, 4)})
+        args = extra if isinstance(extra, list) else ["-e", json.dumps(extra)]
+        with EmulatedCluster(workdir / "kubeconfig", seed_files=[CLUSTER_FIXTURES / "nodes.yml"]) as kube:
+            before = kube.requests_made()
+            proc = subprocess.run(
+                [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), "playbooks/deploy.yml",
+                 "-e", f"mlopslab_build_dir={workdir / 'build'}", *args],
+                cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
+                env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
+                     "K8S_AUTH_KUBECONFIG": str(kube.kubeconfig)},
+            )  # fmt: skip
+            made = kube.requests_made() - before
+        build = workdir / "build"
+        files = sorted(str(p.relative_to(build)) for p in build.rglob("*") if p.is_file()) if build.exists() else []
+        results[group] = (PlaybookRun(proc), made, files)
+    return results
+
+
+@pytest.mark.parametrize(("group", "case_id", "says"), CASES, ids=[f"{g}: {c}" for g, c, _ in CASES])
+def test_a_bad_setting_is_refused_before_anything_changes(refusals, group, case_id, says):
+    run, requests, files = refusals[group]
+    assert run.returncode != 0
+    assert says in run.text, f"{case_id}: {says!r} not in:\n{run.output[-5000:]}"
+    assert "nothing was rendered, written or applied" in run.text
+    assert requests == 0, "the cluster was asked something before the settings were checked"
+    assert files == [], f"written or generated although refused: {files}"
+
+
+def test_the_table_has_at_least_thirty_bad_inputs():
+    assert len(CASES) >= 30
+
+
+def test_every_problem_of_a_run_is_named_in_one_message(refusals):
+    run, _, _ = refusals["values"]
+    # One failure for the whole cohort (the run_once task), not one per student or per setting.
+    assert sum(host["failed"] for host in run.recap.values()) == 1
+    assert "19 problems in the settings" in run.text

@@ -1,0 +1,156 @@
+"""The settings rules: one per kind of value, the exporter's own parser, typos, and the lab's fit
+in its own namespace (module_utils/settings.py)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from plugins.module_utils import settings as rules
+
+REPO = Path(__file__).resolve().parents[4]
+sys.path.insert(0, str(REPO / "exporter"))
+from ab_exporter import config as exporter_config  # noqa: E402 - the exporter is a package of its own
+
+DEFAULTS = {}
+for role in ("student_namespace", "metrics_exporter", "prometheus", "grafana"):
+    DEFAULTS.update(yaml.safe_load((REPO / "roles" / role / "defaults" / "main.yml").read_text()))
+
+
+@pytest.mark.parametrize(
+    ("rule", "good", "bad"),
+    [
+        ("quantity", ["96Mi", "1Gi", "0.5", "100m", "1e3", "2", 2, 0.25, "1.5Gi", ".5"],
+         ["96MB", "-1", "", "12 Mi", "1Gi ", "1.2.3", "Mi", True, [1]]),
+        ("duration", ["15s", "2d", "1h30m", "500ms", "1y", "4w"], ["forever", "0", "15", "1.5h", "", 15, "15S"]),
+        ("size", ["400MB", "1GB", "512B", "2TB"], ["400Mi", "1.5GB", "400", "400 MB", "", 400]),
+        ("port", [8000, "8000", 1, 65535], [99999, 0, -1, "http", True, "80.5", None]),
+        ("image", ["docker.io/library/python:3.12-slim", "python", "quay.io/prometheus/prometheus:v2.53.2",
+                   "localhost:5000/lab/exporter:1.0", "registry.k8s.io/pause@sha256:" + "a" * 64],
+         ["Python:3", "python:", "a b", "", "docker.io/library/python:3.12 ", 3]),
+        ("domain", ["lab.example.com", "example", "a-b.c9.example"],
+         ["lab..example", "-lab.example", "Lab.example", "lab.example.", "a_b.example", "x" * 64 + ".example"]),
+    ],
+)  # fmt: skip
+def test_each_rule_accepts_what_its_grammar_does_and_nothing_else(rule, good, bad):
+    check = rules.RULES[rule][0]
+    assert [v for v in good if check(v)] == []
+    assert [v for v in bad if not check(v)] == []
+
+
+def test_the_roles_defaults_have_no_problems():
+    values = {**DEFAULTS, "mlopslab_ingress_domain": ""}
+    assert rules.value_problems(values) == []
+    assert rules.namespace_fit_problems(values) == []
+    assert rules.exporter_problems({}, 8000, exporter_config.load, exporter_config.OPTIONS) == []
+
+
+@pytest.mark.parametrize(
+    ("override", "variable", "wrong"),
+    [
+        ({"metrics_exporter_memory_limit": "96MB"}, "metrics_exporter_memory_limit", "is not a Kubernetes quantity"),
+        ({"prometheus_retention_time": "forever"}, "prometheus_retention_time", "is not a Prometheus duration"),
+        ({"prometheus_retention_size": "400Mi"}, "prometheus_retention_size", "is not a Prometheus size"),
+        ({"metrics_exporter_port": 99999}, "metrics_exporter_port", "is not a TCP port (1-65535)"),
+        ({"grafana_image": "grafana/grafana:"}, "grafana_image", "is not an image reference"),
+        ({"grafana_memory_request": "1Gi"}, "grafana_memory_request", "is above grafana_memory_limit (256Mi)"),
+        ({"student_namespace_quota": {**DEFAULTS["student_namespace_quota"], "pods": "ten"}},
+         "student_namespace_quota['pods']", "is not a Kubernetes quantity"),
+        ({"mlopslab_ingress_domain": "lab..example"}, "mlopslab_ingress_domain", "is not a DNS name"),
+    ],
+)  # fmt: skip
+def test_a_bad_value_names_the_variable_the_value_what_is_accepted_and_an_example(override, variable, wrong):
+    [found] = rules.value_problems({**DEFAULTS, **override})
+    assert found["variable"] == variable and found["wrong"].startswith(wrong), found
+    assert found["accepted"] and found["example"]
+    # The example is itself accepted by the rule, where the rule is one of the table's.
+    rule = rules.SETTINGS.get(variable, ("quantity",))[0]
+    if "above" not in wrong:
+        assert rules.RULES[rule][0](found["example"]) is None
+
+
+def test_a_grafana_host_that_is_not_a_dns_name_is_refused_though_the_domain_is_one():
+    domain = ".".join(["x" * 60] * 4)  # 243 characters: a DNS name; with the student's name, 250+ is not
+    assert rules.dns_subdomain(domain) is None
+    [found] = rules.host_problems("a-rather-long-student-name", {"mlopslab_ingress_domain": domain})
+    assert "makes the Grafana host" in found["wrong"]
+
+
+def test_the_exporter_judges_its_own_options_and_a_typo_gets_the_closest():
+    load, options = exporter_config.load, exporter_config.OPTIONS
+    [refused] = rules.exporter_problems({"traffic_split": "0.7,0.7"}, 8000, load, options)
+    assert refused["wrong"].startswith("is refused by the exporter: invalid --traffic-split / EXPORTER_TRAFFIC_SPLIT")
+    assert "sum to 1 (they sum to 1.4)" in refused["wrong"]
+    [typo] = rules.exporter_problems({"trafic_split": "0.5,0.5"}, 8000, load, options)
+    assert typo["variable"] == "metrics_exporter_settings['trafic_split']"
+    assert typo["wrong"] == "is not an exporter option: did you mean 'traffic_split'?"
+    assert rules.exporter_problems({"traffic_split": "0.7,0.3", "seed": 7}, 8000, load, options) == []
+
+
+def test_types_are_said_in_words_and_a_string_for_a_dict_says_how_to_pass_one():
+    spec = {
+        "metrics_exporter_settings": {"type": "dict"},
+        "metrics_exporter_port": {"type": "int"},
+        "mlopslab_wait": {"type": "bool"},
+        "mlopslab_capacity_check": {"type": "str", "choices": ["fail", "warn", "skip"]},
+        "prometheus_alert_r2_threshold": {"type": "float"},
+    }
+    good = {"metrics_exporter_settings": {}, "metrics_exporter_port": "8000", "mlopslab_wait": "false",
+            "mlopslab_capacity_check": "warn", "prometheus_alert_r2_threshold": "0.7"}  # fmt: skip
+    assert rules.type_problems(good, spec) == []
+    bad = {"metrics_exporter_settings": "{'traffic_split':'0.7,0.7'}", "metrics_exporter_port": "ninety",
+           "mlopslab_wait": "yes please", "mlopslab_capacity_check": "maybe",
+           "prometheus_alert_r2_threshold": [1]}  # fmt: skip
+    found = {p["variable"]: p["wrong"] for p in rules.type_problems(bad, spec)}
+    assert found["metrics_exporter_settings"].startswith(
+        "is a string, not a dict (a mapping of key: value) (with -e, pass JSON"
+    )
+    assert found["metrics_exporter_port"] == "is a string, not a whole number"
+    assert found["mlopslab_wait"] == "is a string, not true or false"
+    assert found["mlopslab_capacity_check"] == "is not one of the choices"
+    assert found["prometheus_alert_r2_threshold"] == "is a list, not a number"
+
+
+def test_a_misspelt_variable_is_named_with_the_closest_declared_one_unless_it_is_the_users_own():
+    declared = {"metrics_exporter_memory_limit", "prometheus_retention_time", "mlopslab_ingress_domain"}
+    names = ["metrics_exporter_memory_limt", "prometheus_retension_time", "mlopslab_my_own", "grafana_zzz", "other_var"]
+    found = rules.unknown_variables(names, declared, own={"mlopslab_my_own"})
+    assert [(p["variable"], p["wrong"]) for p in found] == [
+        ("grafana_zzz", "is not a setting of any role"),
+        ("metrics_exporter_memory_limt", "is not a setting of any role: did you mean metrics_exporter_memory_limit?"),
+        ("prometheus_retension_time", "is not a setting of any role: did you mean prometheus_retention_time?"),
+    ]
+
+
+def test_the_lab_must_fit_its_own_quota_counted_as_the_api_counts_it():
+    # 3 pods, and the exporter's RollingUpdate surges one more while the old pod still runs.
+    budget = rules.lab_budget(DEFAULTS)
+    assert budget["pods"] == 4 and budget["surging"] == ["metrics-exporter"]
+    # The exporter's pod reserves its init container's 64Mi (larger than the exporter's 48Mi).
+    assert budget["requests"]["memory"] == (64 * 2 + 128 + 128) * 2**20
+    small = {
+        **DEFAULTS,
+        "student_namespace_quota": {**DEFAULTS["student_namespace_quota"], "pods": "3", "requests.memory": "300Mi"},
+    }
+    found = {p["variable"]: p for p in rules.namespace_fit_problems(small)}
+    assert set(found) == {"student_namespace_quota['pods']", "student_namespace_quota['requests.memory']"}
+    assert "below the 4 pods the lab holds at its peak" in found["student_namespace_quota['pods']"]["wrong"]
+    assert found["student_namespace_quota['requests.memory']"]["example"] == "384Mi"
+    tight = {**DEFAULTS, "student_namespace_container_max": {"cpu": "1", "memory": "300Mi"}}
+    [limit] = rules.namespace_fit_problems(tight)
+    assert "below the memory limit 384Mi of prometheus's container prometheus" in limit["wrong"]
+
+
+def test_problems_shared_by_students_are_one_line_with_their_ranges():
+    assert rules.compress(["user03", "user01", "user02", "user07", "user10", "user09", "ta01"]) == (
+        "ta01, user01\u2013user03, user07, user09\u2013user10"
+    )
+    bad = rules.problem("metrics_exporter_memory_limit", "96MB", "is not a Kubernetes quantity", "a quantity", "96Mi")
+    other = rules.problem("prometheus_retention_time", "forever", "is not a Prometheus duration", "a duration", "15d")
+    lines = rules.report({f"user{n:02d}": [bad] for n in range(1, 31)} | {"user31": [bad, other]})
+    assert lines == [
+        "metrics_exporter_memory_limit = '96MB' (user01\u2013user31): is not a Kubernetes quantity. "
+        "Accepted: a quantity; e.g. 96Mi",
+        "prometheus_retention_time = 'forever' (user31): is not a Prometheus duration. Accepted: a duration; e.g. 15d",
+    ]
