@@ -23,6 +23,7 @@ from tests.support.processes import REPO
 
 STUDENTS = ("user01", "user02", "user03", "user04", "user05")
 _TIMINGS: list[tuple[str, float, str]] = []
+_NOTES: list[str] = []
 
 
 def pytest_collection_modifyitems(config, items):
@@ -38,10 +39,18 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("real-cluster tier: timings")
         for what, seconds, note in _TIMINGS:
             terminalreporter.write_line(f"{what:<58} {seconds:6.1f} s  {note}")
+    if _NOTES:
+        terminalreporter.section("real-cluster tier: what the API server decided")
+        for line in _NOTES:
+            terminalreporter.write_line(line)
 
 
 def timed(what: str, seconds: float, note: str = "") -> None:
     _TIMINGS.append((what, seconds, note))
+
+
+def note(line: str) -> None:
+    _NOTES.append(line)
 
 
 RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)

@@ -18,7 +18,7 @@ import time
 import pytest
 from kubernetes import client
 
-from tests.cluster.conftest import STUDENTS, recap, text, timed
+from tests.cluster.conftest import STUDENTS, note, recap, text, timed
 
 
 def playbook(cluster, name, *args):
@@ -122,7 +122,7 @@ def test_02_a_second_deploy_changes_nothing_and_the_secret_is_stored_as_rendered
     changed = {h: r["changed"] for h, r in recap(proc).items()}
     timed("second deploy", seconds, f"changed {sum(changed.values())}")
     assert changed == dict.fromkeys(STUDENTS, 0), text(proc)[-3000:]
-    assert "user01: 19 objects, 0 changed." in text(proc)
+    assert "user01: 20 objects, 0 changed." in text(proc)
     after = cluster.core.read_namespaced_secret("grafana-admin", cluster.ns("user01"))
     assert after.metadata.resource_version == before
     # The API keeps `data` only; what deploy renders is the same, so nothing differs on any version.
@@ -135,6 +135,76 @@ def test_03_a_healthy_cohort_verifies_healthy_from_its_objects_and_pods(cluster)
     timed("verify, healthy cohort", seconds)
     result = report(cluster)
     assert result["summary"]["healthy"] == len(STUDENTS), json.dumps(result["students"][0]["findings"])[:2000]
+
+
+# (verb, group, resource, subresource, namespace: None = the student's own, or another's)
+ALLOWED = [
+    ("list", "", "pods", "", None),
+    ("get", "", "pods", "log", None),
+    ("create", "", "pods", "portforward", None),
+    ("delete", "", "pods", "", None),
+    ("create", "apps", "deployments", "", None),
+    ("delete", "apps", "deployments", "", None),
+    ("patch", "apps", "deployments", "", None),
+    ("update", "apps", "deployments", "scale", None),
+    ("list", "apps", "replicasets", "", None),
+    ("list", "", "events", "", None),
+    ("list", "", "services", "", None),
+    ("update", "", "configmaps", "", None),
+    ("get", "", "resourcequotas", "", None),
+    ("list", "networking.k8s.io", "networkpolicies", "", None),
+]
+DENIED = [
+    ("delete", "networking.k8s.io", "networkpolicies", "", None),
+    ("patch", "networking.k8s.io", "networkpolicies", "", None),
+    ("create", "networking.k8s.io", "networkpolicies", "", None),
+    ("delete", "", "resourcequotas", "", None), ("update", "", "resourcequotas", "", None),
+    ("delete", "", "limitranges", "", None), ("patch", "", "limitranges", "", None),
+    ("delete", "rbac.authorization.k8s.io", "rolebindings", "", None),
+    ("create", "rbac.authorization.k8s.io", "rolebindings", "", None),
+    ("update", "rbac.authorization.k8s.io", "roles", "", None),
+    ("escalate", "rbac.authorization.k8s.io", "roles", "", None),
+    ("patch", "", "namespaces", "", "cluster"), ("delete", "", "namespaces", "", "cluster"),
+    ("get", "", "secrets", "", None), ("list", "", "secrets", "", None),
+    ("create", "", "pods", "exec", None), ("create", "", "serviceaccounts", "token", None),
+    ("list", "", "pods", "", "other"), ("get", "", "pods", "log", "other"),
+]  # fmt: skip
+
+
+def can(cluster, student, verb, group, resource, subresource, where):
+    """A SubjectAccessReview as the student's ServiceAccount: what the API server's RBAC decides."""
+    namespace = cluster.ns(student)
+    target = {"cluster": None, "other": cluster.ns("user02"), None: namespace}[where]
+    attributes = {"verb": verb, "group": group, "resource": resource, "subresource": subresource}
+    if target:
+        attributes["namespace"] = target
+    if resource == "namespaces":
+        attributes["name"] = namespace  # its own namespace: the Pod Security labels live there
+    review = client.V1SubjectAccessReview(
+        spec=client.V1SubjectAccessReviewSpec(
+            user=f"system:serviceaccount:{namespace}:student",
+            groups=["system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"],
+            resource_attributes=client.V1ResourceAttributes(**attributes),
+        )
+    )
+    return client.AuthorizationV1Api(cluster.api).create_subject_access_review(review).status.allowed
+
+
+def test_03b_a_student_can_do_the_labs_work_and_never_remove_its_guard_rails(cluster):
+    def show(rule):
+        verb, group, resource, sub, where = rule
+        what = f"{group + '/' if group else ''}{resource}{'/' + sub if sub else ''}"
+        return (
+            f"{verb} {what}"
+            + {"cluster": " (its own Namespace object)", "other": " in user02's namespace", None: ""}[where]
+        )
+
+    allowed = {show(r): can(cluster, "user01", *r) for r in ALLOWED}
+    denied = {show(r): can(cluster, "user01", *r) for r in DENIED}
+    note("user01's ServiceAccount, allowed: " + "; ".join(k for k, v in allowed.items() if v))
+    note("user01's ServiceAccount, denied: " + "; ".join(k for k, v in denied.items() if not v))
+    assert [k for k, v in allowed.items() if not v] == [], "the lab's work must be allowed"
+    assert [k for k, v in denied.items() if v] == [], "a guard rail is removable"
 
 
 def test_04_verify_names_each_injected_cause(cluster):

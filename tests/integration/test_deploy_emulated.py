@@ -71,7 +71,7 @@ def test_one_students_failure_is_theirs_alone_and_a_rerun_heals_it(kube, deploy,
     assert broken.returncode != 0
     assert broken.recap["user02"]["failed"] == 1
     assert broken.recap["user01"]["failed"] == 0 and broken.recap["user03"]["failed"] == 0
-    assert "user02: 19 objects" in broken.text and "Failed: Deployment/metrics-exporter" in broken.text
+    assert "user02: 20 objects" in broken.text and "Failed: Deployment/metrics-exporter" in broken.text
     assert says in broken.text
     assert names(kube, "/apis/apps/v1/namespaces/user03/deployments") == ["grafana", "metrics-exporter", "prometheus"]
 

@@ -16,6 +16,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from plugins.module_utils import settings
+from plugins.module_utils.lifecycle import pod_resources
 from tests.support.processes import REPO
 
 STUDENTS = ["user01", "user02", "user03"]
@@ -79,6 +81,7 @@ def test_every_student_gets_the_whole_lab(build):
             "Namespace",
             "NetworkPolicy",
             "ResourceQuota",
+            "Role",
             "RoleBinding",
             "Secret",
             "Service",
@@ -260,8 +263,8 @@ def test_rendered_config_scrapes_the_real_exporter_and_every_dashboard_query_has
 
 
 def test_a_bad_role_argument_is_named_before_anything_is_written(tmp_path, ansible_playbook):
-    # The lab roles are imported without Ansible's separate validation task: their render
-    # task validates the argument spec itself.
+    # The settings check names it for every student at once, before any role renders (the render
+    # task's own argument-spec validation stays, for a role used on its own).
     run = ansible_playbook(
         "playbooks/deploy.yml",
         "-e",
@@ -273,10 +276,12 @@ def test_a_bad_role_argument_is_named_before_anything_is_written(tmp_path, ansib
         check=False,
     )
     assert run.returncode != 0
-    assert "Validation of the arguments of role metrics_exporter (entry point main) failed" in run.text
-    assert "metrics_exporter_port" in run.text
-    assert {h: r["failed"] for h, r in run.recap.items()} == dict.fromkeys(STUDENTS, 1)
-    assert not (tmp_path / "manifests").exists()
+    assert (
+        "metrics_exporter_port = 'ninety' (user01\u2013user03): is a string, not a whole number. "
+        "Accepted: a whole number; e.g. 8000" in run.text
+    )
+    assert sum(r["failed"] for r in run.recap.values()) == 1  # once, for the cohort
+    assert not (tmp_path / "manifests").exists() and not (tmp_path / "credentials").exists()
 
 
 def test_the_grafana_role_alone_refuses_a_short_password_and_never_shows_the_secret(ansible_playbook):
@@ -291,3 +296,35 @@ def test_the_grafana_role_alone_refuses_a_short_password_and_never_shows_the_sec
     assert "Secret,ConfigMap,ConfigMap,Deployment,Service" in good.text
     assert "censored" in good.text  # the render task's result, at -vvv
     assert secret not in good.output
+
+
+def _defaults() -> dict:
+    values = {}
+    for role in ("student_namespace", "metrics_exporter", "prometheus", "grafana"):
+        values.update(yaml.safe_load((REPO / "roles" / role / "defaults" / "main.yml").read_text()))
+    return values
+
+
+@pytest.mark.parametrize("prebuilt", [False, True], ids=["init container", "prebuilt image"])
+def test_the_settings_check_models_the_pods_deploy_renders(tmp_path, prebuilt):
+    """validate_settings judges the quota from a model of the lab's pods (it runs before any
+    render); the model must be exactly what the templates render, or the check is a guess."""
+    extra = ["-e", "metrics_exporter_image=localhost:5000/lab/exporter:1.0"] if prebuilt else []
+    extra += ["-e", "metrics_exporter_memory_limit=200Mi", "-e", "prometheus_cpu_request=75m"]
+    objects = render(tmp_path, "--limit", "user01", *extra)["user01"]
+    values = {**_defaults(), "metrics_exporter_image": "localhost:5000/lab/exporter:1.0" if prebuilt else "",
+              "metrics_exporter_memory_limit": "200Mi", "prometheus_cpu_request": "75m"}  # fmt: skip
+    model = {pod["name"]: pod for pod in settings.lab_pods(values)}
+    deployments = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
+    assert sorted(model) == sorted(deployments)
+    for name, deployment in deployments.items():
+        spec = deployment["spec"]
+        assert spec.get("replicas", 1) == 1
+        rolling = (spec.get("strategy") or {}).get("type", "RollingUpdate") == "RollingUpdate"
+        assert model[name]["surge"] is rolling, name
+        assert pod_resources(model[name]["spec"]) == pod_resources(spec["template"]["spec"]), name
+        assert empty_dirs(model[name]["spec"]) == empty_dirs(spec["template"]["spec"]), name
+
+
+def empty_dirs(pod_spec):
+    return sorted(v["emptyDir"].get("sizeLimit") for v in pod_spec.get("volumes") or [] if "emptyDir" in v)
