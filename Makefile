@@ -20,7 +20,9 @@ INVENTORY ?= inventory/cohort.yml
 PYTEST := $(BIN)/python -m pytest
 
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
-export PATH := $(BIN):$(PATH)
+# Go's own install directory last: the real-cluster tier builds with the Go the machine has, even
+# where a login shell would have put it on PATH and CI's environment does not.
+export PATH := $(BIN):$(PATH):/usr/local/go/bin
 # The project's own Python must win over anything the user's shell has set.
 unexport PYTHONPATH
 # apt-get only when missing; sudo only when not root.
@@ -110,7 +112,7 @@ molecule: ## every molecule scenario that runs without Docker
 # oldest release the preflight accepts; CI_FULL=1 runs the tier against both.
 CONTROLPLANES := v1.36 $(if $(filter 1,$(CI_FULL)),v1.25)
 # Go 1.26 or newer (the go.mod files ask for it; no toolchain is downloaded).
-HAVE_GO := $(shell go version 2>/dev/null | awk '{split($$3,v,"."); sub("go","",v[1]); if (v[1] > 1 || (v[1] == 1 && v[2] >= 26)) print "yes"}')
+HAVE_GO := $(shell PATH='$(PATH)' go version 2>/dev/null | awk '{split($$3,v,"."); sub("go","",v[1]); if (v[1] > 1 || (v[1] == 1 && v[2] >= 26)) print "yes"}')
 
 cluster-tools: /usr/bin/etcd ## build the real-cluster tier's control plane (Go >= 1.26; cached after the first time)
 	@for release in $(CONTROLPLANES); do tests/cluster/controlplane/build.sh $$release; done
