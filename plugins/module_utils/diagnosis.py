@@ -113,7 +113,8 @@ def _time(value) -> datetime.datetime | None:
         return None
 
 
-def _finding(code, severity, container, exit_code, message, hint, certainty=HIGH, evidence=None) -> dict:
+def finding(code, severity, container, exit_code, message, hint, certainty=HIGH, evidence=None) -> dict:
+    """One finding, the shape every check of this collection reports (pods, objects, targets)."""
     evidence = evidence or {}
     return {
         "code": code,
@@ -278,7 +279,7 @@ def _probe_kill_finding(pod, name, label, spec, exit_code, code_text, kills, sev
             "the liveness probe killed the container during start-up: add a startupProbe or install "
             "packages before start" + (" (metrics_exporter_image, or the init container)" if _knob(pod, name) else "")
         )
-    return _finding(
+    return finding(
         "liveness_probe_kill",
         severity,
         name,
@@ -294,7 +295,7 @@ def _probe_kill_finding(pod, name, label, spec, exit_code, code_text, kills, sev
 def _lost_finding(name, label, exit_code, reason, severity) -> dict:
     # The kubelet lost track of the container (node restart, runtime lost it): the exit code it
     # fills in (137, 255) is not the container's own (kubernetes/kubernetes#95364).
-    return _finding(
+    return finding(
         "unknown",
         severity,
         name,
@@ -335,7 +336,7 @@ def _signal_finding(pod, name, label, spec, exit_code, code_text, kills, severit
     if exit_code == 137:
         evidence["decided"].append("exitCode 137 (SIGKILL)")
         evidence["missing"].append("an OOMKilled reason or probe-kill events")
-        return _finding(
+        return finding(
             "sigkill",
             severity,
             name,
@@ -354,7 +355,7 @@ def _signal_finding(pod, name, label, spec, exit_code, code_text, kills, severit
     )
     if oom:
         hint += "; " + _memory_hint(pod, name, label, limit, child=True)
-    return _finding(
+    return finding(
         "sigterm", severity, name, exit_code, f"{label} {code_text}: stopped by SIGTERM", hint, certainty, evidence
     )
 
@@ -376,7 +377,7 @@ def _exit_finding(pod, name, label, spec, terminated, code_text, severity, certa
     evidence["decided"].append(f"exitCode {exit_code}")
     child_oom = "; " + _memory_hint(pod, name, label, _memory_limit(spec), child=True) if oom else ""
     if exit_code == 0:  # with reason OOMKilled: the other exit-0 cases are settled before
-        return _finding(
+        return finding(
             "container_exited",
             severity,
             name,
@@ -389,11 +390,11 @@ def _exit_finding(pod, name, label, spec, terminated, code_text, severity, certa
     if exit_code in EXIT_CODES:
         code = EXIT_CODES[exit_code]
         message = f"{label} {code_text}"
-        return _finding(code, severity, name, exit_code, message, EXIT_HINTS[code] + child_oom, certainty, evidence)
+        return finding(code, severity, name, exit_code, message, EXIT_HINTS[code] + child_oom, certainty, evidence)
     if isinstance(exit_code, int) and 128 < exit_code < 160:
         number = terminated.get("signal") or exit_code - 128
         sig = SIGNALS.get(number, f"signal {number}")
-        return _finding(
+        return finding(
             "app_error",
             severity,
             name,
@@ -404,7 +405,7 @@ def _exit_finding(pod, name, label, spec, terminated, code_text, severity, certa
             certainty,
             evidence,
         )
-    return _finding(
+    return finding(
         "app_error",
         severity,
         name,
@@ -432,7 +433,7 @@ def _termination_finding(pod, cs, spec, is_init, terminated, events, severity, s
     if exit_code == 0 and reason in ("Completed", ""):
         if is_init and not _is_sidecar(spec):
             return None  # an init container's job done
-        return _finding(
+        return finding(
             "container_exited",
             severity,
             name,
@@ -457,7 +458,7 @@ def _termination_finding(pod, cs, spec, is_init, terminated, events, severity, s
             evidence["disagreed"].append(f"{len(kills)} liveness/startup probe-kill events in the same run")
         hint = _memory_hint(pod, name, label, _memory_limit(spec))
         certainty = _lower(certainty) if kills else HIGH
-        return _finding("oom_killed", severity, name, exit_code, f"{label} {code_text}", hint, certainty, evidence)
+        return finding("oom_killed", severity, name, exit_code, f"{label} {code_text}", hint, certainty, evidence)
     if oom:
         # An exit code the OOM killer never produces: a child process was OOM-killed earlier and
         # the cgroup's counter marks this exit too (kubernetes/kubernetes#140718).
@@ -484,7 +485,7 @@ def _waiting_finding(pod, cs, spec, is_init, waiting, events, single) -> dict:
         "create_container_error": "the runtime could not create or start the container: read the "
         "message; often a bad command, mount or security context",
     }[code]
-    return _finding(
+    return finding(
         code,
         ERROR,
         name,
@@ -506,7 +507,7 @@ def _crash_loop_finding(pod, cs, is_init, restarts, events, single) -> dict:
     }
     if backoffs:
         evidence["decided"].append(f"{sum(_count(e) for e in backoffs)} BackOff events")
-    return _finding(
+    return finding(
         "crash_loop",
         ERROR,
         name,
@@ -521,7 +522,7 @@ def _crash_loop_finding(pod, cs, is_init, restarts, events, single) -> dict:
 
 
 def _readiness_finding(pod, name, label, failed, certainty, evidence) -> dict:
-    return _finding(
+    return finding(
         "readiness_failing",
         WARNING,
         name,
@@ -536,7 +537,7 @@ def _readiness_finding(pod, name, label, failed, certainty, evidence) -> dict:
 
 def _missing_status_finding(name, label, phase) -> dict:
     pending = phase == "Pending"
-    return _finding(
+    return finding(
         "pending" if pending else "unknown",
         WARNING if pending else ERROR,
         name,
@@ -557,11 +558,11 @@ def _judge_waiting(pod, cs, spec, is_init, waiting, events, single) -> dict:
     if reason == "CrashLoopBackOff":
         # CrashLoopBackOff is a state, not a cause: the cause is in the last termination.
         last = (cs.get("lastState") or {}).get("terminated")
-        finding = _termination_finding(pod, cs, spec, is_init, last, events, ERROR, single) if last else None
-        return finding or _crash_loop_finding(pod, cs, is_init, cs.get("restartCount"), events, single)
+        found = _termination_finding(pod, cs, spec, is_init, last, events, ERROR, single) if last else None
+        return found or _crash_loop_finding(pod, cs, is_init, cs.get("restartCount"), events, single)
     mounts = [e for e in _events_for(events, pod)[0] if e.get("reason") == "FailedMount"]
     if mounts:
-        return _finding(
+        return finding(
             "mount_failed",
             ERROR,
             name,
@@ -573,7 +574,7 @@ def _judge_waiting(pod, cs, spec, is_init, waiting, events, single) -> dict:
             {"decided": [f"{sum(_count(e) for e in mounts)} FailedMount events"]},
         )
     if reason in STARTING:
-        return _finding(
+        return finding(
             "pending",
             WARNING,
             name,
@@ -583,7 +584,7 @@ def _judge_waiting(pod, cs, spec, is_init, waiting, events, single) -> dict:
             MEDIUM,
             {"decided": [f"state.waiting.reason {reason}"]},
         )
-    return _finding(
+    return finding(
         "unknown",
         ERROR,
         name,
@@ -603,7 +604,7 @@ def _judge_stateless(pod, cs, is_init, readiness_failed, guessed) -> dict:
     if readiness_failed and not ready:
         evidence = {"decided": ["readiness-probe failures (only a running container is probed)"], "missing": ["state"]}
         return _readiness_finding(pod, name, label, readiness_failed, LOW if guessed else MEDIUM, evidence)
-    return _finding(
+    return finding(
         "unknown",
         ERROR,
         name,
@@ -625,7 +626,7 @@ def _judge_unready(pod, cs, is_init, past, restarts, max_restarts, my_events, gu
         evidence = {"decided": ["ready: false", f"{len(readiness_failed)} readiness-probe failure events"]}
         return _readiness_finding(pod, name, label, readiness_failed, MEDIUM if guessed else HIGH, evidence)
     startup = _probe_failures(my_events, "startup")
-    return _finding(
+    return finding(
         "not_ready",
         WARNING,
         name,
@@ -649,7 +650,7 @@ def _became_ready(pod: dict) -> datetime.datetime | None:
 def _judge_running(pod, cs, spec, is_init, events, max_restarts, single) -> dict | None:
     name, label = cs.get("name"), _label(cs.get("name"), is_init)
     if is_init and not _is_sidecar(spec):  # a one-shot init container that runs: still initializing
-        return _finding(
+        return finding(
             "pending",
             WARNING,
             name,
@@ -689,7 +690,7 @@ def _judge_running(pod, cs, spec, is_init, events, max_restarts, single) -> dict
         }
         return _readiness_finding(pod, name, label, stale, LOW, evidence)
     if restarts > max_restarts:
-        return _finding(
+        return finding(
             "restarts",
             WARNING,
             name,
@@ -728,10 +729,24 @@ def _container_findings(pod, events, max_restarts) -> list[dict]:
         if cs is None:
             findings.append(_missing_status_finding(spec.get("name"), _label(spec.get("name"), is_init), phase))
             continue
-        finding = _judge_container(pod, spec, is_init, cs, events, max_restarts, single)
-        if finding:
-            findings.append(finding)
+        found = _judge_container(pod, spec, is_init, cs, events, max_restarts, single)
+        if found:
+            findings.append(found)
     return findings
+
+
+def _unschedulable(message: str, certainty: str, evidence: dict) -> dict:
+    return finding(
+        "unschedulable",
+        ERROR,
+        None,
+        None,
+        f"pod cannot be scheduled: {message}",
+        "no node has the requested cpu/memory free (or the quota is used up): lower the "
+        "roles' *_request values, add nodes, or fewer students per cluster",
+        certainty,
+        evidence,
+    )
 
 
 def _pod_findings(pod, events) -> list[dict]:
@@ -740,7 +755,7 @@ def _pod_findings(pod, events) -> list[dict]:
     meta = pod.get("metadata") or {}
     if not status:
         return [
-            _finding(
+            finding(
                 "unknown",
                 ERROR,
                 None,
@@ -753,7 +768,7 @@ def _pod_findings(pod, events) -> list[dict]:
         ]
     if status.get("reason") == "Evicted":
         return [
-            _finding(
+            finding(
                 "evicted",
                 ERROR,
                 None,
@@ -767,7 +782,7 @@ def _pod_findings(pod, events) -> list[dict]:
         ]
     if status.get("reason") == "NodeLost" or status.get("phase") == "Unknown":
         return [
-            _finding(
+            finding(
                 "node_lost",
                 ERROR,
                 None,
@@ -786,7 +801,7 @@ def _pod_findings(pod, events) -> list[dict]:
         # Being deleted: what its status says is about to stop being true (and may be stale for
         # long when the node is gone: kubernetes/kubernetes#48920).
         return [
-            _finding(
+            finding(
                 "terminating",
                 WARNING,
                 None,
@@ -810,21 +825,10 @@ def _pod_findings(pod, events) -> list[dict]:
         )
         if scheduling or unschedulable:
             message = (scheduling[-1].get("message") if scheduling else None) or unschedulable.get("message", "")
-            return [
-                _finding(
-                    "unschedulable",
-                    ERROR,
-                    None,
-                    None,
-                    f"pod cannot be scheduled: {message}",
-                    "no node has the requested cpu/memory free (or the quota is used up): lower the "
-                    "roles' *_request values, add nodes, or fewer students per cluster",
-                    HIGH,
-                    {"decided": ["FailedScheduling events" if scheduling else "PodScheduled=False Unschedulable"]},
-                )
-            ]
+            evidence = ["FailedScheduling events" if scheduling else "PodScheduled=False Unschedulable"]
+            return [_unschedulable(message, HIGH, {"decided": evidence})]
         return [
-            _finding(
+            finding(
                 "pending",
                 ERROR,
                 None,
@@ -840,19 +844,8 @@ def _pod_findings(pod, events) -> list[dict]:
         # Unschedulable with a node name (a reported condition) still counts as unschedulable.
         for c in status.get("conditions") or []:
             if c.get("type") == "PodScheduled" and c.get("reason") == "Unschedulable":
-                return [
-                    _finding(
-                        "unschedulable",
-                        ERROR,
-                        None,
-                        None,
-                        f"pod cannot be scheduled: {c.get('message', '')}",
-                        "no node has the requested cpu/memory free (or the quota is used up): lower the "
-                        "roles' *_request values, add nodes, or fewer students per cluster",
-                        MEDIUM,
-                        {"decided": ["PodScheduled=False Unschedulable"], "missing": ["FailedScheduling events"]},
-                    )
-                ]
+                evidence = {"decided": ["PodScheduled=False Unschedulable"], "missing": ["FailedScheduling events"]}
+                return [_unschedulable(c.get("message", ""), MEDIUM, evidence)]
     return []
 
 
@@ -892,7 +885,7 @@ def _unearned_finding(pod: dict) -> dict:
     ready = _ready_condition(pod)
     if ready == "False":
         condition = next(c for c in pod["status"]["conditions"] if c.get("type") == "Ready")
-        return _finding(
+        return finding(
             "not_ready",
             WARNING,
             None,
@@ -905,7 +898,7 @@ def _unearned_finding(pod: dict) -> dict:
             {"decided": ["Ready condition False"], "disagreed": ["every container ready: true"]},
         )
     phase = (pod.get("status") or {}).get("phase")
-    return _finding(
+    return finding(
         "unknown",
         ERROR,
         None,

@@ -14,6 +14,7 @@ from ansible_collections.mlopslab.monitoring.plugins.module_utils.diagnosis impo
     PRIORITY,
     WARNING,
     diagnose_pod,
+    finding,
 )
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.objects import (
     EXPECTED,
@@ -44,21 +45,12 @@ class LabHealthError(Exception):
 
 
 def _finding(code, message, hint, severity=ERROR, certainty="high"):
-    return {
-        "code": code,
-        "severity": severity,
-        "container": None,
-        "exit_code": None,
-        "message": message,
-        "hint": hint,
-        "certainty": certainty,
-        "evidence": {"decided": [], "disagreed": [], "missing": []},
-    }
+    return finding(code, severity, None, None, message, hint, certainty)
 
 
-def _rank(finding: dict) -> tuple:
+def _rank(item: dict) -> tuple:
     codes = PRIORITY + STUDENT_CODES
-    return finding["severity"] != ERROR, codes.index(finding["code"]) if finding["code"] in codes else len(codes)
+    return item["severity"] != ERROR, codes.index(item["code"]) if item["code"] in codes else len(codes)
 
 
 def _pod_summary(pod: dict, events: list[dict], max_restarts: int) -> dict:

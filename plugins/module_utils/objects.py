@@ -21,7 +21,7 @@ from ansible_collections.mlopslab.monitoring.plugins.module_utils.diagnosis impo
     LOW,
     MEDIUM,
     WARNING,
-    _finding,
+    finding,
 )
 
 # What deploy.yml creates for every student (by kind and name), and what verify looks for.
@@ -56,7 +56,7 @@ def _refusal(deployment: str, message: str, evidence: dict, certainty: str) -> d
     quota = _QUOTA.search(message)
     if quota:
         resource = quota["requested"].split("=")[0]
-        return _finding(
+        return finding(
             "quota_exceeded",
             ERROR,
             None,
@@ -71,7 +71,7 @@ def _refusal(deployment: str, message: str, evidence: dict, certainty: str) -> d
         )
     psa = _PSA.search(message)
     if psa:
-        return _finding(
+        return finding(
             "pod_security_forbidden",
             ERROR,
             None,
@@ -82,7 +82,7 @@ def _refusal(deployment: str, message: str, evidence: dict, certainty: str) -> d
             certainty,
             evidence,
         )
-    return _finding(
+    return finding(
         "replica_failure",
         ERROR,
         None,
@@ -111,7 +111,7 @@ def _deployment_findings(deployment, replicasets, events, has_pods) -> list[dict
     spec = deployment.get("spec") or {}
     if spec.get("replicas") == 0:
         return [
-            _finding(
+            finding(
                 "scaled_to_zero",
                 ERROR,
                 None,
@@ -154,7 +154,7 @@ def _deployment_findings(deployment, replicasets, events, has_pods) -> list[dict
     progressing = _condition(deployment, "Progressing")
     if progressing and progressing.get("status") == "False" and progressing.get("reason") == "ProgressDeadlineExceeded":
         findings.append(
-            _finding(
+            finding(
                 "rollout_stuck",
                 ERROR,
                 None,
@@ -204,7 +204,7 @@ def object_findings(
         for name in names:
             if name not in present[kind]:
                 findings.append(
-                    _finding(
+                    finding(
                         "object_missing",
                         ERROR,
                         None,
@@ -223,7 +223,7 @@ def object_findings(
         found = _deployment_findings(deployment, objects.get("ReplicaSet") or [], events, has_pods)
         if not found and not has_pods:
             found = [
-                _finding(
+                finding(
                     "pods_missing",
                     ERROR,
                     None,
@@ -243,7 +243,7 @@ def object_findings(
             ready = _ready_endpoints(name, objects["EndpointSlice"])
             if not ready:
                 findings.append(
-                    _finding(
+                    finding(
                         "no_endpoints",
                         WARNING if pods_by_component.get(name, 0) else ERROR,
                         None,

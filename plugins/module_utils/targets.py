@@ -4,20 +4,11 @@ JSON of its HTTP API."""
 
 from __future__ import annotations
 
-ERROR, WARNING = "error", "warning"
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.diagnosis import ERROR, finding
 
 
 def _finding(code, severity, message, hint):
-    return {
-        "code": code,
-        "severity": severity,
-        "container": None,
-        "exit_code": None,
-        "message": message,
-        "hint": hint,
-        "certainty": "high",
-        "evidence": {"decided": [], "disagreed": [], "missing": []},
-    }
+    return finding(code, severity, None, None, message, hint)
 
 
 def summarize_targets(api_response: dict) -> list[dict]:
