@@ -4,8 +4,8 @@ student, checked at once (the validate_settings action over module_utils/setting
 Table-driven: each case is a bad input and the message it must produce. Cases that can stand
 together are given to one run (every problem is named at once, so one run checks them all);
 each case then asserts its own message, and that the run changed nothing: no request reached
-the (emulated) cluster and nothing was written or generated under the build directory (no
-manifests, no password files)."""
+the (emulated) cluster (for a cluster too small, only its Nodes and Pods were read) and nothing
+was written or generated under the build directory (no manifests, no password files)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import PlaybookRun
 from tests.support.kube_emulator import CLUSTER_FIXTURES, EmulatedCluster
@@ -124,8 +125,31 @@ GROUPS = {
             ("limit range max", "student_namespace_container_max['memory'] = '300Mi' (user01" + DASH + "user03): is below the memory limit 384Mi of prometheus's container prometheus"),
         ],
     ),
+    # Settings that are fine, on a cluster too small in pods: two usable 4-pod nodes hold 8 pods,
+    # 3 students are 9. The capacity check reads Nodes and Pods (no write) before any render.
+    "cluster too small in pods": (
+        {},
+        None,
+        [
+            ("pods per node", "The cohort of 3 needs more pods (each node's allocatable pods) than the cluster has free: 2 of these students would fit."),
+            ("and what to do", "Free capacity (another course's pods, a larger node pool)"),
+        ],
+    ),
 }  # fmt: skip
 CASES = [(group, case_id, says) for group, (_, _, cases) in GROUPS.items() for case_id, says in cases]
+# Groups that reach the cluster's capacity check read it (never write); the others must not
+# have asked it anything at all.
+READS_THE_CLUSTER = {"cluster too small in pods"}
+
+
+def small_nodes(path):
+    """The kind cluster's nodes (tests/fixtures/cluster/nodes.yml), each with room for 4 pods."""
+    nodes = yaml.safe_load((CLUSTER_FIXTURES / "nodes.yml").read_text())
+    for node in nodes:
+        for key in ("capacity", "allocatable"):
+            node["status"][key]["pods"] = "4"
+    path.write_text(yaml.safe_dump(nodes))
+    return path
 
 
 def write_inventory(path, hosts):
@@ -145,8 +169,9 @@ def refusals(tmp_path_factory):
         shutil.copytree(REPO / "inventory" / "group_vars", inventory.parent / "group_vars")
         write_inventory(inventory, hosts or {f"user{n:02d}": {} for n in range(1, 4)})
         args = extra if isinstance(extra, list) else ["-e", json.dumps(extra)]
-        with EmulatedCluster(workdir / "kubeconfig", seed_files=[CLUSTER_FIXTURES / "nodes.yml"]) as kube:
-            before = kube.requests_made()
+        nodes = small_nodes(workdir / "nodes.yml") if group in READS_THE_CLUSTER else CLUSTER_FIXTURES / "nodes.yml"
+        with EmulatedCluster(workdir / "kubeconfig", seed_files=[nodes]) as kube:
+            before = len(kube.emulator._requests)
             proc = subprocess.run(
                 [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), "playbooks/deploy.yml",
                  "-e", f"mlopslab_build_dir={workdir / 'build'}", *args],
@@ -154,7 +179,8 @@ def refusals(tmp_path_factory):
                 env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
                      "K8S_AUTH_KUBECONFIG": str(kube.kubeconfig)},
             )  # fmt: skip
-            made = kube.requests_made() - before
+            asked = kube.emulator._requests[before:]
+            made = (len(asked), sum(r.method not in ("GET", "HEAD") for r in asked))
         build = workdir / "build"
         files = sorted(str(p.relative_to(build)) for p in build.rglob("*") if p.is_file()) if build.exists() else []
         results[group] = (PlaybookRun(proc), made, files)
@@ -166,8 +192,13 @@ def test_a_bad_setting_is_refused_before_anything_changes(refusals, group, case_
     run, requests, files = refusals[group]
     assert run.returncode != 0
     assert says in run.text, f"{case_id}: {says!r} not in:\n{run.output[-5000:]}"
-    assert "nothing was rendered, written or applied" in run.text
-    assert requests == 0, "the cluster was asked something before the settings were checked"
+    total, writes = requests
+    assert writes == 0, "the cluster was changed"
+    if group in READS_THE_CLUSTER:
+        assert "Nothing was changed." in run.text
+    else:
+        assert "nothing was rendered, written or applied" in run.text
+        assert total == 0, "the cluster was asked something before the settings were checked"
     assert files == [], f"written or generated although refused: {files}"
 
 
