@@ -6,6 +6,13 @@ apply is measured against, a raw sequential server-side apply of the same object
 Python process (kubernetes' dynamic client) to the same emulator.
 
     make bench      # or: .venv/bin/python bench/deploy.py [--sizes 1,10,30] [--render-only 100]
+    .venv/bin/python bench/deploy.py --kubeconfig K --sizes 10,30,100    # a real API server
+
+With --kubeconfig (e.g. the real-cluster tier's control plane: `python -m tests.support.controlplane
+start --workdir build/controlplane/bench`) each size is rendered, applied, applied again, and
+compared with a raw sequential server-side apply of a second copy of the same objects to the
+same server; API requests are read from the server's own apiserver_request_total. Everything
+the bench created there (cohort "bench") is deleted after each size.
 
 --render-only sizes are rendered and not applied: 100 students take half an hour against
 kmock (it scans every stored object on each request), but render in under half a minute.
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -72,12 +80,19 @@ def run_deploy(workdir: Path, students: int, *extra: str, env: dict | None = Non
     wall = time.monotonic() - began
     if proc.returncode != 0:
         raise SystemExit(f"deploy of {students} failed:\n{proc.stdout[-3000:]}")
+    changed = sum(int(c) for c in re.findall(r"^\S+\s+: ok=\d+\s+changed=(\d+)", proc.stdout, re.M))
     timer = json.loads(timer_out.read_text())
     apply_time = next((t for name, t in timer["tasks"].items() if name.endswith("server-side apply)")), 0.0)
     validate = next(
         (t for name, t in timer["tasks"].items() if name.endswith("Check every setting of every student")), 0.0
     )
-    return {"wall": wall, "apply": apply_time, "validate": validate, "modules": sum(timer["modules"].values())}
+    return {
+        "wall": wall,
+        "apply": apply_time,
+        "validate": validate,
+        "modules": sum(timer["modules"].values()),
+        "changed": changed,
+    }
 
 
 def raw_apply_seconds(kubeconfig: Path, manifests_dir: Path) -> tuple[float, int]:
@@ -94,11 +109,77 @@ def raw_apply_seconds(kubeconfig: Path, manifests_dir: Path) -> tuple[float, int
     return time.monotonic() - began, len(objects)
 
 
+def api_requests(kubeconfig: Path) -> float:
+    """The server's own count of requests it served (apiserver_request_total, all verbs)."""
+    import kubernetes  # noqa: PLC0415
+
+    api = kubernetes.config.new_client_from_config(config_file=str(kubeconfig))
+    method, url, headers, body, _ = api.param_serialize("GET", "/metrics", auth_settings=["BearerToken"])
+    response = api.call_api(method, url, header_params=headers, body=body)
+    response.read()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in response.data.decode().splitlines()
+        if line.startswith("apiserver_request_total{")
+    )
+
+
+def delete_bench_namespaces(kubeconfig: Path) -> None:
+    import kubernetes  # noqa: PLC0415
+
+    core = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=str(kubeconfig)))
+    selector = "app.kubernetes.io/managed-by=mlopslab,mlopslab.io/cohort=bench"
+    for namespace in core.list_namespace(label_selector=selector).items:
+        core.delete_namespace(namespace.metadata.name)
+    deadline = time.monotonic() + 300
+    while core.list_namespace(label_selector=selector).items and time.monotonic() < deadline:
+        time.sleep(1)
+
+
+def real_cluster(kubeconfig: Path, sizes: list[int]) -> None:
+    print(
+        f"{'students':>8} {'objects':>7} | {'render s':>8} | {'apply s':>7} {'rerun s':>7} {'rerun changed':>13} | "
+        f"{'raw SSA s':>9} {'apply/raw':>9} | {'API req/object':>14}"
+    )
+    env = {"K8S_AUTH_KUBECONFIG": str(kubeconfig)}
+    for students in sizes:
+        delete_bench_namespaces(kubeconfig)
+        with tempfile.TemporaryDirectory(prefix="bench-deploy-") as tmp:
+            workdir, floor_dir = Path(tmp) / "lab", Path(tmp) / "floor"
+            workdir.mkdir()
+            floor_dir.mkdir()
+            lab = (
+                "-e",
+                "mlopslab_namespace_prefix=b-",
+                "-e",
+                "mlopslab_wait=false",
+                "-e",
+                "mlopslab_capacity_check=warn",
+            )
+            rendered = run_deploy(workdir, students, "-e", "mlopslab_apply=false", "-e", "mlopslab_namespace_prefix=b-")
+            before = api_requests(kubeconfig)
+            applied = run_deploy(workdir, students, *lab, env=env)
+            requests = api_requests(kubeconfig) - before
+            rerun = run_deploy(workdir, students, *lab, env=env)
+            # The floor: the same objects for other namespaces, new to the server as the first apply's were.
+            run_deploy(floor_dir, students, "-e", "mlopslab_apply=false", "-e", "mlopslab_namespace_prefix=r-")
+            floor, objects = raw_apply_seconds(kubeconfig, floor_dir / "build" / "manifests")
+        delete_bench_namespaces(kubeconfig)
+        print(
+            f"{students:>8} {objects:>7} | {rendered['wall']:>8.1f} | {applied['apply']:>7.1f} {rerun['wall']:>7.1f} "
+            f"{rerun['changed']:>13} | {floor:>9.2f} {applied['apply'] / floor:>9.2f} | {requests / objects:>14.2f}"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1,10,30", help="rendered, and applied to the emulator")
     parser.add_argument("--render-only", default="100", help="rendered only ('' for none)")
+    parser.add_argument("--kubeconfig", type=Path, help="measure against this (real) API server instead")
     options = parser.parse_args()
+    if options.kubeconfig:
+        real_cluster(options.kubeconfig, [int(s) for s in options.sizes.split(",") if s])
+        return 0
     sizes = [int(s) for s in options.sizes.split(",") if s]
     render_only = [int(s) for s in options.render_only.split(",") if s]
     rows = []

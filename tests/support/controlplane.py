@@ -52,7 +52,8 @@ REPO = Path(__file__).resolve().parents[2]
 DEFAULT_VERSION = "v1.36.3"
 NODES = ("mlopslab-node-a", "mlopslab-node-b")
 NODE_CAPACITY = {"cpu": "8", "memory": "32Gi", "pods": "110", "ephemeral-storage": "100Gi"}
-SERVICE_CIDR = "10.96.0.0/24"
+# A /16: a cohort needs three ClusterIPs per student (a /24 is full at 84 students).
+SERVICE_CIDR = "10.96.0.0/16"
 
 
 def binaries(version: str) -> Path:
