@@ -472,7 +472,7 @@ def _termination_finding(pod, cs, spec, is_init, terminated, events, severity, s
     return _exit_finding(pod, name, label, spec, terminated, code_text, severity, certainty, evidence, oom)
 
 
-def _waiting_finding(pod, cs, spec, is_init, waiting, events, single) -> dict:
+def _waiting_finding(cs, spec, is_init, waiting) -> dict:
     name, label = cs.get("name"), _label(cs.get("name"), is_init)
     reason = waiting.get("reason") or ""
     code = WAITING_CODES[reason]
@@ -521,7 +521,7 @@ def _crash_loop_finding(pod, cs, is_init, restarts, events, single) -> dict:
     )
 
 
-def _readiness_finding(pod, name, label, failed, certainty, evidence) -> dict:
+def _readiness_finding(name, label, failed, certainty, evidence) -> dict:
     return finding(
         "readiness_failing",
         WARNING,
@@ -554,7 +554,7 @@ def _judge_waiting(pod, cs, spec, is_init, waiting, events, single) -> dict:
     name, label = cs.get("name"), _label(cs.get("name"), is_init)
     reason = waiting.get("reason") or "no reason"
     if reason in WAITING_CODES:
-        return _waiting_finding(pod, cs, spec, is_init, waiting, events, single)
+        return _waiting_finding(cs, spec, is_init, waiting)
     if reason == "CrashLoopBackOff":
         # CrashLoopBackOff is a state, not a cause: the cause is in the last termination.
         last = (cs.get("lastState") or {}).get("terminated")
@@ -603,7 +603,7 @@ def _judge_stateless(pod, cs, is_init, readiness_failed, guessed) -> dict:
     ready = cs.get("ready") is True
     if readiness_failed and not ready:
         evidence = {"decided": ["readiness-probe failures (only a running container is probed)"], "missing": ["state"]}
-        return _readiness_finding(pod, name, label, readiness_failed, LOW if guessed else MEDIUM, evidence)
+        return _readiness_finding(name, label, readiness_failed, LOW if guessed else MEDIUM, evidence)
     return finding(
         "unknown",
         ERROR,
@@ -624,7 +624,7 @@ def _judge_unready(pod, cs, is_init, past, restarts, max_restarts, my_events, gu
         return past
     if readiness_failed:
         evidence = {"decided": ["ready: false", f"{len(readiness_failed)} readiness-probe failure events"]}
-        return _readiness_finding(pod, name, label, readiness_failed, MEDIUM if guessed else HIGH, evidence)
+        return _readiness_finding(name, label, readiness_failed, MEDIUM if guessed else HIGH, evidence)
     startup = _probe_failures(my_events, "startup")
     return finding(
         "not_ready",
@@ -688,7 +688,7 @@ def _judge_running(pod, cs, spec, is_init, events, max_restarts, single) -> dict
             "decided": [f"{len(stale)} readiness-probe failures after the pod became ready"],
             "disagreed": ["ready: true"],
         }
-        return _readiness_finding(pod, name, label, stale, LOW, evidence)
+        return _readiness_finding(name, label, stale, LOW, evidence)
     if restarts > max_restarts:
         return finding(
             "restarts",

@@ -68,19 +68,6 @@ _ZERO = {kind: dict.fromkeys(RESOURCES, Decimal(0)) for kind in ("requests", "li
 _WORKLOADS = {"Deployment", "StatefulSet", "ReplicaSet"}
 
 
-def manifests_resources(manifests: list[dict]) -> dict[str, dict[str, Decimal]]:
-    """Requests and limits of every pod a student's rendered objects will run."""
-    total = _ZERO
-    for obj in manifests:
-        if obj.get("kind") in _WORKLOADS:
-            spec = obj.get("spec") or {}
-            pod_spec = ((spec.get("template") or {}).get("spec")) or {}
-            total = _add(total, pod_resources(pod_spec), int(spec.get("replicas", 1)))
-        elif obj.get("kind") == "Pod":
-            total = _add(total, pod_resources(obj.get("spec") or {}))
-    return total
-
-
 def _pod_specs(manifests: list[dict]) -> list[tuple[dict, int]]:
     """(pod spec, replicas) of every pod a student's rendered objects will run."""
     specs = []
@@ -91,6 +78,18 @@ def _pod_specs(manifests: list[dict]) -> list[tuple[dict, int]]:
         elif obj.get("kind") == "Pod":
             specs.append((obj.get("spec") or {}, 1))
     return specs
+
+
+def _specs_resources(specs: list[tuple[dict, int]]) -> dict[str, dict[str, Decimal]]:
+    total = _ZERO
+    for pod_spec, replicas in specs:
+        total = _add(total, pod_resources(pod_spec), replicas)
+    return total
+
+
+def manifests_resources(manifests: list[dict]) -> dict[str, dict[str, Decimal]]:
+    """Requests and limits of every pod a student's rendered objects will run."""
+    return _specs_resources(_pod_specs(manifests))
 
 
 def _empty_dirs(pod_spec: dict) -> Decimal:
@@ -157,8 +156,9 @@ def _usage(pods: list[dict], usable_names: set[str], replaced: set[str]):
     return used, used_pods, used_disk, per_node
 
 
-def _largest_pod_fits(students: dict[str, list[dict]], usable_nodes: list[dict], per_node: dict) -> tuple[dict, bool]:
-    sizes = [pod_resources(p)["requests"] for objs in students.values() for p, _ in _pod_specs(objs)]
+def _largest_pod_fits(specs: dict[str, list[tuple[dict, int]]], usable_nodes: list[dict], per_node: dict):
+    """(the largest lab pod's requests, whether some node's free room holds it)."""
+    sizes = [pod_resources(p)["requests"] for student in specs.values() for p, _ in student]
     largest = {r: max((p[r] for p in sizes), default=Decimal(0)) for r in RESOURCES}
     for node in usable_nodes:
         used = per_node[node["metadata"]["name"]]
@@ -190,11 +190,10 @@ def capacity_report(nodes: list[dict], pods: list[dict], students: dict[str, lis
 
     used, used_pods, used_disk, per_node = _usage(pods, usable_names, set(replaced_namespaces))
 
-    per_student = {name: manifests_resources(objs) for name, objs in students.items()}
-    student_pods = {name: sum(n for _, n in _pod_specs(objs)) for name, objs in students.items()}
-    student_disk = {
-        name: sum((_empty_dirs(p) * n for p, n in _pod_specs(objs)), Decimal(0)) for name, objs in students.items()
-    }
+    specs = {name: _pod_specs(objs) for name, objs in students.items()}
+    per_student = {name: _specs_resources(pods) for name, pods in specs.items()}
+    student_pods = {name: sum(n for _, n in pods) for name, pods in specs.items()}
+    student_disk = {name: sum((_empty_dirs(p) * n for p, n in pods), Decimal(0)) for name, pods in specs.items()}
     cohort = _ZERO
     for resources in per_student.values():
         cohort = _add(cohort, resources)
@@ -214,7 +213,7 @@ def capacity_report(nodes: list[dict], pods: list[dict], students: dict[str, lis
         fits["ephemeral-storage"] = how_many(free_disk, max(student_disk.values(), default=Decimal(0)))
 
     # The largest single pod of the lab must fit one node's free room (the sums say nothing of that).
-    largest_pod, pod_fits_a_node = _largest_pod_fits(students, usable_nodes, per_node)
+    largest_pod, pod_fits_a_node = _largest_pod_fits(specs, usable_nodes, per_node)
     shortages = [r for r in RESOURCES if cohort["requests"][r] > free[r]]
     if cohort_pods > free_pods:
         shortages.append("pods")

@@ -21,10 +21,6 @@ from kubernetes import client
 from tests.cluster.conftest import STUDENTS, note, recap, text, timed
 
 
-def playbook(cluster, name, *args):
-    return cluster.playbook(name, *args)
-
-
 def now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -104,7 +100,7 @@ VERIFY = (
 
 
 def test_01_deploy_creates_every_student_and_waits_until_available(cluster):
-    proc, seconds = playbook(cluster, "deploy")
+    proc, seconds = cluster.playbook("deploy")
     assert proc.returncode == 0, text(proc)[-4000:]
     timed("deploy 5 students (apply + wait for Available)", seconds, f"changed per student {recap(proc)}")
     assert {h: r["changed"] for h, r in recap(proc).items()} == dict.fromkeys(STUDENTS, 1)
@@ -117,7 +113,7 @@ def test_01_deploy_creates_every_student_and_waits_until_available(cluster):
 def test_02_a_second_deploy_changes_nothing_and_the_secret_is_stored_as_rendered(cluster):
     secret = cluster.core.read_namespaced_secret("grafana-admin", cluster.ns("user01"))
     before = secret.metadata.resource_version
-    proc, seconds = playbook(cluster, "deploy")
+    proc, seconds = cluster.playbook("deploy")
     assert proc.returncode == 0, text(proc)[-4000:]
     changed = {h: r["changed"] for h, r in recap(proc).items()}
     timed("second deploy", seconds, f"changed {sum(changed.values())}")
@@ -130,7 +126,7 @@ def test_02_a_second_deploy_changes_nothing_and_the_secret_is_stored_as_rendered
 
 
 def test_03_a_healthy_cohort_verifies_healthy_from_its_objects_and_pods(cluster):
-    proc, seconds = playbook(cluster, "verify", *VERIFY)
+    proc, seconds = cluster.playbook("verify", *VERIFY)
     assert proc.returncode == 0, text(proc)[-4000:]
     timed("verify, healthy cohort", seconds)
     result = report(cluster)
@@ -254,7 +250,7 @@ def test_04_verify_names_each_injected_cause(cluster):
     # user05: the original lab's own instructions delete the exporter's Deployment.
     cluster.apps.delete_namespaced_deployment("metrics-exporter", cluster.ns("user05"))
 
-    proc, seconds = playbook(cluster, "verify", *VERIFY)
+    proc, seconds = cluster.playbook("verify", *VERIFY)
     timed("verify, 5 injected failures", seconds)
     assert proc.returncode != 0  # broken students fail verify
     students = {s["namespace"].removeprefix(cluster.prefix): s for s in report(cluster)["students"]}
@@ -281,7 +277,7 @@ def test_04_verify_names_each_injected_cause(cluster):
 
 
 def test_05_a_second_deploy_heals_what_deploy_owns(cluster):
-    proc, seconds = playbook(cluster, "deploy", "--limit", "user04,user05")
+    proc, seconds = cluster.playbook("deploy", "--limit", "user04,user05")
     assert proc.returncode == 0, text(proc)[-4000:]
     timed("deploy --limit user04,user05 (heal)", seconds, f"changed {recap(proc)}")
     assert recap(proc)["user04"]["changed"] == 1 and recap(proc)["user05"]["changed"] == 1
@@ -291,7 +287,7 @@ def test_05_a_second_deploy_heals_what_deploy_owns(cluster):
             cluster.apps.read_namespaced_deployment("metrics-exporter", cluster.ns("user05")).status.available_replicas
         ),
     )
-    proc, _ = playbook(cluster, "verify", "--limit", "user04,user05", *VERIFY)
+    proc, _ = cluster.playbook("verify", "--limit", "user04,user05", *VERIFY)
     students = {s["namespace"].removeprefix(cluster.prefix): s for s in report(cluster)["students"]}
     assert {n: s["status"] for n, s in students.items()} == {"user04": "healthy", "user05": "healthy"}, json.dumps(
         {n: s["findings"][:2] for n, s in students.items()}
@@ -316,13 +312,13 @@ def test_06_teardown_deletes_only_this_cohort_and_names_a_namespace_held_by_a_fi
             metadata=client.V1ObjectMeta(name="held", finalizers=["mlopslab.io/test-hold"]), data={"a": "b"}
         ),
     )
-    dry, _ = playbook(cluster, "teardown")
+    dry, _ = cluster.playbook("teardown")
     assert dry.returncode == 0, text(dry)[-3000:]
     assert "Dry run: nothing was deleted" in text(dry)
     assert set(cluster.ours()) >= {cluster.ns(s) for s in STUDENTS} | set(decoys)
 
-    proc, seconds = playbook(
-        cluster, "teardown", "-e", f"mlopslab_teardown_confirm={cluster.cohort}", "-e", "mlopslab_teardown_timeout=30"
+    proc, seconds = cluster.playbook(
+        "teardown", "-e", f"mlopslab_teardown_confirm={cluster.cohort}", "-e", "mlopslab_teardown_timeout=30"
     )
     timed("teardown (confirmed, one namespace held)", seconds)
     assert proc.returncode != 0 and recap(proc)["user03"]["failed"] == 1, text(proc)[-3000:]

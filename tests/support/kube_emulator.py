@@ -284,11 +284,13 @@ def stored_form(body: dict, current: dict | None, *, apply: bool, manager: str, 
         obj = _merge(current, body)
     meta = obj.setdefault("metadata", {})
     old_meta = (current or {}).get("metadata") or {}
-    for key in _SYSTEM_METADATA:
-        if key in old_meta:
-            meta[key] = copy.deepcopy(old_meta[key])
-        elif key in meta and current is None and key in ("resourceVersion", "managedFields", "uid"):
-            meta.pop(key)
+    if current is None:
+        for key in ("resourceVersion", "managedFields", "uid"):  # the server's to assign, not the client's
+            meta.pop(key, None)
+    else:
+        for key in _SYSTEM_METADATA:
+            if key in old_meta:
+                meta[key] = copy.deepcopy(old_meta[key])
     _defaults(obj, current)
     if current is not None and _comparable(obj) == _comparable(current):
         return current  # a no-op: nothing moves, not even resourceVersion or managedFields
