@@ -29,7 +29,7 @@ unexport PYTHONPATH
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help setup quickstart test lint unit integration molecule cluster test-cluster cluster-tools bench \
-        deploy verify teardown check-requirements clean
+        deploy verify teardown access check-requirements clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -101,7 +101,7 @@ integration: ## real Prometheus, real exporter process, kmock API emulator, ansi
 # CI shows the tail of the output: on a failure, repeat the failed tasks' messages last.
 molecule: ## every molecule scenario that runs without Docker
 	mkdir -p build
-	for s in $$(ls extensions/molecule | grep -vx kind); do \
+	for s in $$(ls molecule | grep -vx kind); do \
 	    $(BIN)/molecule test -s $$s 2>&1 | tee build/molecule-$$s.log; rc=$${PIPESTATUS[0]}; \
 	    if [ $$rc -ne 0 ]; then echo "make: molecule scenario $$s failed; its failed tasks:"; \
 	        sed 's/\x1b\[[0-9;]*m//g' build/molecule-$$s.log | grep -A12 'fatal:' | cut -c1-200; exit $$rc; fi; done
@@ -172,6 +172,9 @@ verify: ## check the whole cohort and write a report
 
 teardown: ## dry-run, or ARGS="-e mlopslab_teardown_confirm=<cohort>" to remove the cohort
 	$(call run_playbook,teardown)
+
+access: ## ARGS="-e mlopslab_access=revoke --limit user07" (or renew): one student's cluster access, the lab untouched
+	$(call run_playbook,access)
 
 check-requirements: ## resolve lab-template/ with pip, no cluster (ARGS="-e requirements=path" for another file)
 	$(call run_playbook,check_requirements)

@@ -73,6 +73,7 @@ class ActionModule(ActionBase):
             checked = {k: v for k, v in values.items() if k not in typed_badly}
             problems += rules.value_problems(checked)
             problems += rules.host_problems(student, checked)
+            problems += rules.access_problems(checked)
             exporter_settings = checked.get("metrics_exporter_settings")
             if exporter_settings:
                 if parser is None:

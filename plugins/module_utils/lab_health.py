@@ -37,6 +37,8 @@ STUDENT_CODES = (
     "target_down",
     "series_missing",
     "grafana_unreachable",
+    "student_access_broken",
+    "student_access_unchecked",
 )
 
 
@@ -101,6 +103,47 @@ def _check_grafana(student: dict, fetch) -> None:
         )
 
 
+def _check_access(student: dict, check) -> None:
+    """What was handed out, tried as the student: check(grafana result) -> {"problems": [...],
+    "unchecked": why, "renew": command}. A problem is an error: a student cannot work with
+    credentials that do not work."""
+    try:
+        outcome = check(student["grafana"])
+    except Exception as err:  # as above: reported, never raised
+        outcome = {"problems": [], "unchecked": f"the check itself failed: {err}"}
+    student["access"] = {"checked": not outcome.get("unchecked"), "problems": outcome.get("problems") or []}
+    if outcome.get("problems"):
+        student["findings"].append(
+            _finding(
+                "student_access_broken",
+                "what was handed out does not work: " + "; ".join(outcome["problems"]),
+                f"renew it ({outcome.get('renew', 'rerun deploy.yml')}) and hand out the new handout",
+            )
+        )
+    elif outcome.get("unchecked"):
+        student["findings"].append(
+            _finding(
+                "student_access_unchecked",
+                f"the student's access was not checked: {outcome['unchecked']}",
+                "deploy.yml issues it; -e mlopslab_verify_student_access=false skips the check",
+                WARNING,
+                "low",
+            )
+        )
+
+
+def _probe(student, prometheus_for, grafana_for, access_for, expected_jobs, required_series) -> None:
+    fetch = prometheus_for(student["namespace"])
+    if fetch is not None:
+        _check_prometheus(student, fetch, expected_jobs, required_series)
+    fetch = grafana_for(student["namespace"])
+    if fetch is not None:
+        _check_grafana(student, fetch)
+    check = access_for(student["namespace"]) if access_for else None
+    if check is not None:
+        _check_access(student, check)
+
+
 def check_cohort(
     namespaces,
     list_pods,
@@ -114,6 +157,7 @@ def check_cohort(
     workers=8,
     list_objects=None,
     expected_objects=None,
+    access_for=None,
 ) -> dict:
     """Per-student results and a cohort summary.
 
@@ -121,7 +165,8 @@ def check_cohort(
     list_objects(kind) returns every object of that kind in the cohort (one call per kind:
     Deployment, ReplicaSet, Service, EndpointSlice, ConfigMap), or None when objects are not
     checked; prometheus_for(ns)/grafana_for(ns) return a fetch(path, query) -> JSON for that
-    student, or None when not checked.
+    student, or None when not checked; access_for(ns) returns a check() of what was handed out
+    to that student (see _check_access), or None when not checked.
     """
     try:
         pods = list_pods()
@@ -178,18 +223,14 @@ def check_cohort(
                 "targets": [],
                 "series": {},
                 "grafana": {"checked": False},
+                "access": {"checked": False, "problems": []},
                 "findings": findings,
                 "restarts": sum(s["restarts"] for s in summaries),
             }
         )
 
     def probe(student):
-        fetch = prometheus_for(student["namespace"])
-        if fetch is not None:
-            _check_prometheus(student, fetch, expected_jobs, required_series)
-        fetch = grafana_for(student["namespace"])
-        if fetch is not None:
-            _check_grafana(student, fetch)
+        _probe(student, prometheus_for, grafana_for, access_for, expected_jobs, required_series)
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         list(pool.map(probe, students))

@@ -102,6 +102,6 @@ def deploy_outcomes(
             "errors": errors,
             "waiting": late,
             "failed": bool(errors or late or wait_error),
-            "message": " ".join(lines),
+            "message": "\n".join(lines),  # one line each: printed as a block, never folded
         }
     return answers

@@ -18,6 +18,7 @@ import re
 from decimal import Decimal
 
 from ansible.module_utils.parsing.convert_bool import BOOLEANS
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.access import lifetime_problems
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.lifecycle import (
     RESOURCES,
     format_cpu,
@@ -270,6 +271,29 @@ def value_problems(values: dict) -> list[dict]:
                     str(values[limit]),
                 )
             )
+    return problems
+
+
+def access_problems(values: dict) -> list[dict]:
+    """The token's lifetime and renewal margin, and the API server URL handed out."""
+    problems = [
+        problem(name, value, wrong, "a lifetime: whole seconds, or a number with a unit s, m, h, d or w", example)
+        for name, value, wrong in lifetime_problems(
+            values.get("mlopslab_student_token_ttl", "16w"), values.get("mlopslab_student_token_renew_before", "7d")
+        )
+        for example in ["16w" if name.endswith("_ttl") else "7d"]
+    ]
+    server = values.get("mlopslab_student_api_server")
+    if server and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", str(server)):
+        problems.append(
+            problem(
+                "mlopslab_student_api_server",
+                server,
+                "is not a URL",
+                "the API server's URL as students reach it",
+                "https://k8s.example.com:6443",
+            )
+        )
     return problems
 
 

@@ -87,6 +87,18 @@ options:
     description: Fail the task when any student is C(failing) (verify.yml sets it).
     type: bool
     default: false
+  access_sheet:
+    description:
+      - The access sheet deploy.yml wrote (C(build/<cohort>/access.csv)). When given, each student's
+        kubeconfig and Grafana password from it are tried for real: as the student, listing its own
+        pods must be allowed and a neighbour's refused; Grafana's C(/login) must accept the password
+        (skipped with I(grafana_access=none) or when Grafana is unreachable). A failure is
+        C(student_access_broken); a student without a row is C(student_access_unchecked).
+    type: path
+  renew_command:
+    description: The command a C(student_access_broken) finding names to renew, with C({student}).
+    type: str
+    default: ansible-playbook access.yml -e mlopslab_access=renew --limit {student}
   check_objects:
     description:
       - Also list the cohort's Deployments, ReplicaSets, Services, EndpointSlices and ConfigMaps
@@ -184,6 +196,10 @@ students:
       description: Whether Grafana was checked and answered healthy.
       type: dict
       sample: {"checked": true, "ok": true, "version": "11.3.0"}
+    access:
+      description: Whether what was handed out was tried (I(access_sheet)), and what did not work.
+      type: dict
+      sample: {"checked": true, "problems": []}
     findings:
       description: Everything wrong, most important first, each with a concrete hint.
       type: list
@@ -208,8 +224,14 @@ import copy
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.mlopslab.monitoring.plugins.module_utils import access
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.lab_health import LabHealthError, check_cohort
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.lab_io import KubeApi, via_url
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.lab_io import (
+    KubeApi,
+    as_kubeconfig,
+    poster_via_url,
+    via_url,
+)
 
 # One label-selected list per kind for the whole cohort (EndpointSlices carry their Service's labels).
 OBJECT_PATHS = {
@@ -239,6 +261,8 @@ ARGUMENT_SPEC = dict(
     timeout=dict(type="float", default=5),
     fail_on_unhealthy=dict(type="bool", default=False),
     check_objects=dict(type="bool", default=True),
+    access_sheet=dict(type="path"),
+    renew_command=dict(type="str", default="ansible-playbook access.yml -e mlopslab_access=renew --limit {student}"),
 )
 
 
@@ -251,6 +275,48 @@ def _access(params, kube, what, service, port):
         verify = params["validate_certs"] is not False
         return lambda namespace: via_url(urls.get(namespace) or template, namespace, params["timeout"], verify)
     return lambda namespace: kube.via_proxy(namespace, service, port)
+
+
+def _access_checks(params, kube, namespaces):
+    """access_for(namespace) for check_cohort: each student's kubeconfig and Grafana password, as
+    the access sheet hands them out, tried for real."""
+    if not params["access_sheet"]:
+        return None
+    try:
+        with open(params["access_sheet"], encoding="utf-8") as handle:
+            rows = access.read_sheet(handle.read())
+    except OSError as err:
+        rows, missing = {}, f"no access sheet ({err.strerror}: {params['access_sheet']})"
+    else:
+        missing = f"the access sheet {params['access_sheet']} has no row for this namespace"
+    grafana_mode = params["grafana_access"]
+
+    def access_for(namespace):
+        row = rows.get(namespace)
+        others = [n for n in namespaces if n != namespace]
+        # A neighbour's namespace: what isolation must refuse (kube-system for a cohort of one).
+        other = others[namespaces.index(namespace) % len(others)] if others else "kube-system"
+
+        def check(grafana):
+            if row is None:
+                return {"unchecked": missing}
+            if row.get("kubeconfig"):
+                own, theirs = as_kubeconfig(row["kubeconfig"], namespace, other, params["timeout"])
+                problems = access.kubeconfig_answers_problems(own, theirs, namespace, other)
+            else:
+                problems = ["no kubeconfig was handed out (" + (row.get("token_expires") or "not issued") + ")"]
+            if grafana_mode != "none" and grafana.get("ok"):
+                if grafana_mode == "url":
+                    template = params["grafana_urls"].get(namespace) or params["grafana_url_template"]
+                    post = poster_via_url(template, namespace, params["timeout"], params["validate_certs"] is not False)
+                else:
+                    post = kube.poster_via_proxy(namespace, "grafana", 3000)
+                problems += access.grafana_login_problems(post, row.get("grafana_user"), row.get("grafana_password"))
+            return {"problems": problems, "renew": params["renew_command"].format(student=row.get("student"))}
+
+        return check
+
+    return access_for
 
 
 def main():
@@ -301,6 +367,7 @@ def main():
                 if params["check_objects"]
                 else None
             ),
+            access_for=_access_checks(params, kube, namespaces),
         )
     except LabHealthError as err:
         module.fail_json(msg=str(err))

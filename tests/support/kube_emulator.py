@@ -21,6 +21,7 @@ import copy
 import datetime
 import itertools
 import json
+import re
 import signal
 import threading
 import urllib.request
@@ -28,9 +29,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import aiohttp.web
 import kmock
 import yaml
 from kmock._internal import parsing
+from kmock._internal.k8s import KubernetesError
 
 # The resources our lab and its checks use: (group/version, plural, kind, namespaced).
 # GAP 1 (discovery): kmock guesses a kind from the plural ("Namespaces") and leaves
@@ -316,12 +319,33 @@ def stored_form(body: dict, current: dict | None, *, apply: bool, manager: str, 
     return obj
 
 
+# GAP 12 (ServiceAccount tokens): kmock has no TokenRequest and no authentication. The emulator
+# issues a token (a JWT shaped as the API server's: exp, sub, kubernetes.io.serviceaccount.uid;
+# its signature is not checked by anyone here) and then judges requests that carry it as the real
+# server would in two respects only: the token works while it has not expired and its
+# ServiceAccount still exists with the uid it names (else 401), and it acts in its own namespace
+# only (else 403, with the real server's message). The Role's rules are NOT emulated: the
+# real-cluster tier checks those against real RBAC. `max_token_seconds` emulates the server's
+# --service-account-max-token-expiration (a longer request is shortened to it).
+_TOKEN_PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/serviceaccounts/([^/]+)/token$")
+_NAMESPACED = re.compile(r"^/apis?/(?:[^/]+/)?v1/namespaces/([^/]+)/([^/]+)")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unauthorized() -> KubernetesError:
+    return KubernetesError(status=401, reason="Unauthorized", message="Unauthorized", details={})
+
+
 class LabEmulator(kmock.KubernetesEmulator):
     """kmock's KubernetesEmulator with the gaps kubernetes.core trips over filled in."""
 
     # GAP 6 (server version): kmock answers /version with a fixed v1.26.4; the preflight's
     # version floor needs tests to set it. EmulatedCluster.server_version sets it.
     git_version = "v1.33.1"
+    max_token_seconds: int | None = None
 
     async def _serve_server_version(self, request: kmock.Request) -> Any:
         version = await super()._serve_server_version(request)
@@ -336,6 +360,12 @@ class LabEmulator(kmock.KubernetesEmulator):
             info.subresources = {"status"}
 
     async def _handle(self, request: kmock.Request) -> Any:
+        path = request.url.path
+        token = (request.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+        if token in self._tokens:
+            self._authorize(self._tokens[token], request.method, path)
+        if request.method == "POST" and (match := _TOKEN_PATH.match(path)):
+            return self._token_request(*match.groups(), request.data or {})
         # GAP 3 (server-side apply): an apply PATCH of an object that does not exist (or was
         # deleted) must create it; kmock answers 404. Store it first; kmock's own patch of the
         # same data then changes nothing and answers with the stored object.
@@ -381,6 +411,74 @@ class LabEmulator(kmock.KubernetesEmulator):
                     request.data.clear()
                     request.data.update(copy.deepcopy(stored))
         return await super()._handle(request)
+
+    # GAP 12, as described above.
+    @property
+    def _tokens(self) -> dict:
+        if not hasattr(self, "_issued"):
+            self._issued = {}
+        return self._issued
+
+    def _account(self, namespace: str, name: str) -> dict | None:
+        key = (kmock.resource(group="", version="v1", plural="serviceaccounts"), namespace, name)
+        return self.objects[key].raw if key in self.objects and not self.objects[key].deleted else None
+
+    def _token_request(self, namespace: str, name: str, body: dict) -> Any:
+        account = self._account(namespace, name)
+        if account is None:
+            raise KubernetesError(
+                status=404, reason="NotFound", message=f'serviceaccounts "{name}" not found',
+                details={"name": name, "kind": "serviceaccounts"},
+            )  # fmt: skip
+        seconds = int((body.get("spec") or {}).get("expirationSeconds") or 3600)
+        if self.max_token_seconds:
+            seconds = min(seconds, self.max_token_seconds)
+        now = int(datetime.datetime.now(datetime.UTC).timestamp())
+        uid = account["metadata"]["uid"]
+        claims = {
+            "aud": ["https://kubernetes.default.svc.cluster.local"],
+            "exp": now + seconds,
+            "iat": now,
+            "nbf": now,
+            "iss": "https://kubernetes.default.svc.cluster.local",
+            "jti": str(uuid.uuid4()),
+            "kubernetes.io": {"namespace": namespace, "serviceaccount": {"name": name, "uid": uid}},
+            "sub": f"system:serviceaccount:{namespace}:{name}",
+        }
+        header = {"alg": "RS256", "kid": "emulated"}
+        token = ".".join(_b64(json.dumps(part).encode()) for part in (header, claims)) + "." + _b64(uuid.uuid4().bytes)
+        self._tokens[token] = claims
+        expires = datetime.datetime.fromtimestamp(now + seconds, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        answer = {
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": name, "namespace": namespace, "creationTimestamp": None},
+            "spec": {"audiences": claims["aud"], "expirationSeconds": seconds, "boundObjectRef": None},
+            "status": {"token": token, "expirationTimestamp": expires},
+        }
+        return aiohttp.web.json_response(answer, status=201)
+
+    def _authorize(self, claims: dict, method: str, path: str) -> None:
+        namespace = claims["kubernetes.io"]["namespace"]
+        name = claims["kubernetes.io"]["serviceaccount"]["name"]
+        account = self._account(namespace, name)
+        expired = claims["exp"] <= datetime.datetime.now(datetime.UTC).timestamp()
+        if account is None or account["metadata"]["uid"] != claims["kubernetes.io"]["serviceaccount"]["uid"] or expired:
+            raise _unauthorized()
+        if path in ("/version", "/api", "/apis", "/api/v1") or (path.startswith("/apis/") and path.count("/") <= 3):
+            return  # discovery: every authenticated user may
+        match = _NAMESPACED.match(path)
+        if match and match.group(1) == namespace:
+            return
+        resource = match.group(2) if match else path.rstrip("/").rsplit("/", 1)[-1]
+        verb = {"GET": "list", "POST": "create", "DELETE": "delete", "PATCH": "patch", "PUT": "update"}[method]
+        where = f' in the namespace "{match.group(1)}"' if match else " at the cluster scope"
+        raise KubernetesError(
+            status=403, reason="Forbidden",
+            message=f'{resource} is forbidden: User "{claims["sub"]}" cannot {verb} resource "{resource}" in API '
+            f'group ""{where}',
+            details={"kind": resource},
+        )  # fmt: skip
 
     async def _serve_list(self, request: kmock.Request) -> Any:
         result = await super()._serve_list(request)
@@ -478,6 +576,11 @@ class EmulatedCluster:
         req.add_header("Content-Type", "application/json")
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read() or b"null")
+
+    def max_token_expiration(self, seconds: int | None) -> None:
+        """Emulate kube-apiserver --service-account-max-token-expiration (GAP 12)."""
+        assert self.emulator is not None
+        self.emulator.max_token_seconds = seconds
 
     def requests_made(self) -> int:
         assert self.emulator is not None

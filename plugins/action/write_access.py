@@ -1,0 +1,61 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Write the cohort's access sheet and every student's handout from one record per student.
+
+An action plugin (the controller process), for the reason write_manifests gives: one task for
+the cohort, no module process per student. Both files come from the same record, so the sheet
+and a handout can never disagree."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ansible.plugins.action import ActionBase
+from ansible_collections.mlopslab.monitoring.plugins.action.write_manifests import write_private
+from ansible_collections.mlopslab.monitoring.plugins.module_utils import access
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def _write(path: str, text: str) -> bool:
+    if _read(path) == text:
+        return False
+    write_private(path, text)
+    os.chmod(path, 0o600)
+    return True
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(("dest", "records", "keep", "language"))
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        _, args = self.validate_argument_spec(
+            argument_spec={
+                "dest": {"type": "path", "required": True},
+                "records": {"type": "list", "elements": "dict", "required": True},
+                "keep": {"type": "list", "elements": "str", "default": []},
+                "language": {"type": "str", "choices": list(access.LANGUAGES), "default": "ko"},
+            }
+        )
+        records = json.loads(json.dumps(args["records"]))  # plain data, not Ansible's tagged types
+        sheet_path = os.path.join(args["dest"], "access.csv")
+        written = []
+        if not self._task.check_mode:
+            os.makedirs(os.path.join(args["dest"], "handouts"), mode=0o700, exist_ok=True)
+        for record in records:
+            path = record["handout"]
+            if not self._task.check_mode and _write(path, access.handout(record, args["language"])):
+                written.append(path)
+        sheet = access.sheet(records, _read(sheet_path), tuple(args["keep"]))
+        if not self._task.check_mode and _write(sheet_path, sheet):
+            written.append(sheet_path)
+        result.update(changed=bool(written), written=written, sheet=sheet_path)
+        return result

@@ -1,0 +1,171 @@
+"""Students' access as pure functions: lifetimes, tokens on disk, the sheet and the handout."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+
+import pytest
+import yaml
+from ansible_collections.mlopslab.monitoring.plugins.module_utils import access
+
+NOW = 1_800_000_000
+
+
+def jwt(exp, uid="uid-1"):
+    """A token shaped as kube-apiserver issues them (header.claims.signature, base64url)."""
+    claims = {"exp": exp, "sub": "system:serviceaccount:user01:student",
+              "kubernetes.io": {"namespace": "user01", "serviceaccount": {"name": "student", "uid": uid}}}  # fmt: skip
+    part = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")  # noqa: E731
+    return f"{part({'alg': 'RS256'})}.{part(claims)}.c2ln"
+
+
+def on_disk(token):
+    return access.dump(access.kubeconfig("user01", "user01", "https://k:6443", "Q0E=", False, token))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("16w", 9676800), ("90d", 7776000), ("12h", 43200), ("90m", 5400), ("600", 600), (3600, 3600), ("45s", 45),
+     ("0", None), ("1.5h", None), ("soon", None), (True, None), ("", None), ("7 d", 604800)],
+)  # fmt: skip
+def test_lifetimes_in_the_units_an_instructor_writes(value, expected):
+    assert access.seconds(value) == expected
+
+
+def test_every_lifetime_problem_is_named_at_once():
+    problems = access.lifetime_problems("5m", "soon")
+    assert [(p[0], p[1]) for p in problems] == [
+        ("mlopslab_student_token_ttl", "5m"),
+        ("mlopslab_student_token_renew_before", "soon"),
+    ]
+    assert "10m" in problems[0][2]
+    (margin,) = access.lifetime_problems("7d", "7d")
+    assert margin[0] == "mlopslab_student_token_renew_before" and "every run would renew" in margin[2]
+    assert access.lifetime_problems("16w", "7d") == []
+
+
+def test_the_kubeconfig_names_the_students_namespace_and_embeds_the_ca():
+    config = yaml.safe_load(on_disk("t"))
+    assert config["contexts"][0]["context"] == {"cluster": "mlopslab", "user": "user01", "namespace": "user01"}
+    assert config["clusters"][0]["cluster"] == {"server": "https://k:6443", "certificate-authority-data": "Q0E="}
+    assert config["current-context"] == "user01"
+    insecure = access.kubeconfig("user01", "user01", "https://k", None, True, "t")
+    assert insecure["clusters"][0]["cluster"]["insecure-skip-tls-verify"] is True
+
+
+def test_a_token_valid_beyond_the_margin_for_the_current_account_is_kept():
+    keep, why = access.keep_or_renew(on_disk(jwt(NOW + 30 * 86400)), now=NOW, renew_before=7 * 86400, account="uid-1")
+    assert keep and why.startswith("kept: its token expires 2027-")
+
+
+@pytest.mark.parametrize(
+    ("text", "account", "reason"),
+    [
+        (None, "uid-1", "issued"),
+        (on_disk(jwt(NOW + 3 * 86400)), "uid-1", "within mlopslab_student_token_renew_before"),
+        (on_disk(jwt(NOW - 60)), "uid-1", "its token expired"),
+        (on_disk(jwt(NOW + 30 * 86400, uid="uid-0")), "uid-1", "ServiceAccount was recreated"),
+        (on_disk("not-a-jwt"), "uid-1", "does not say when it expires"),
+        ("users: []\n", "uid-1", "held no token"),
+        ("{{ not yaml", "uid-1", "held no token"),
+    ],
+)
+def test_anything_else_is_renewed_and_says_why(text, account, reason):
+    keep, why = access.keep_or_renew(text, now=NOW, renew_before=7 * 86400, account=account)
+    assert not keep and reason in why
+
+
+def test_the_sheet_quotes_what_needs_quoting_and_keeps_students_outside_the_run():
+    previous = access.sheet([{"student": "user09", "namespace": "user09", "grafana_password": "old"}])
+    record = {"student": "user01", "namespace": "user01", "grafana_password": 'a,b"c', "how_to_reach": "x, y"}
+    text = access.sheet([record], previous, keep=("user09",))
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["student"] for r in rows] == ["user01", "user09"]
+    assert rows[0]["grafana_password"] == 'a,b"c' and rows[0]["how_to_reach"] == "x, y"
+    assert access.read_sheet(text)["user01"]["grafana_password"] == 'a,b"c'
+    # A student who left the inventory (not in keep) drops out.
+    assert "user09" not in access.sheet([record], previous, keep=())
+
+
+def test_records_join_the_lab_with_what_was_issued():
+    accesses = {"user01": {"namespace": "user01", "grafana_password": "pw"}, "user02": {"namespace": "user02"}}
+    issued = [{"student": "user01", "kubeconfig": "/b/c/kubeconfigs/user01.yaml",
+               "token_expires": "2027-01-01 00:00 UTC", "action": "kept"},
+              {"student": "user02", "kubeconfig": "", "action": "revoked"}]  # fmt: skip
+    one, two = access.records(accesses, issued, "/b/c", "c")
+    assert one["kubeconfig"].endswith("user01.yaml") and one["grafana_password"] == "pw"
+    assert one["handout"] == "/b/c/handouts/user01.md" and one["cohort"] == "c"
+    assert (two["kubeconfig"], two["token_expires"], two["access"]) == ("", "revoked", "revoked")
+    (rendered,) = access.records({"user01": {"namespace": "user01"}}, None, "/b/c", "c")
+    assert rendered["access"] == "not issued" and rendered["kubeconfig"] == ""
+
+
+def record(**changes):
+    base = {"student": "user01", "namespace": "user01", "cohort": "c", "kubeconfig": "/b/c/kubeconfigs/user01.yaml",
+            "token_expires": "2027-03-21 17:04 UTC", "grafana_url": "http://localhost:3000/", "grafana_user": "admin",
+            "grafana_password": "S3cr3tPassw0rdxyz",
+            "how_to_reach": "kubectl -n user01 port-forward svc/grafana 3000:3000", "access": "issued"}  # fmt: skip
+    return {**base, **changes}
+
+
+def test_the_handout_carries_the_same_values_as_the_sheet():
+    text = access.handout(record(), "ko")
+    for value in ("user01.yaml", "2027-03-21 17:04 UTC", "S3cr3tPassw0rdxyz", "port-forward svc/grafana 3000:3000",
+                  "port-forward svc/prometheus 9090:9090", "RESTARTS"):  # fmt: skip
+        assert value in text
+    assert text.startswith("# user01 모니터링 실습 안내")
+    assert "export KUBECONFIG=$PWD/user01.yaml" in text
+    assert text.count("```") % 2 == 0
+
+
+def test_the_handout_in_english_and_without_a_kubeconfig():
+    english = access.handout(record(), "en")
+    assert english.startswith("# user01: your monitoring lab") and "S3cr3tPassw0rdxyz" in english
+    rendered = access.handout(record(kubeconfig="", token_expires="", access="not issued"), "ko")
+    assert "export KUBECONFIG" not in rendered and "아직 발급되지 않았습니다" in rendered
+    revoked = access.handout(record(kubeconfig="", token_expires="revoked", access="revoked"), "ko")
+    assert "회수되었습니다" in revoked
+
+
+def test_with_an_ingress_grafana_needs_no_port_forward():
+    text = access.handout(record(grafana_url="http://user01.lab.example.com/", how_to_reach="browse to the URL"))
+    assert "port-forward svc/grafana" not in text and "http://user01.lab.example.com/" in text
+
+
+@pytest.mark.parametrize(
+    ("own", "other", "problem"),
+    [
+        ((200, ""), (403, "forbidden"), None),
+        ((401, "Unauthorized"), (401, "Unauthorized"), "token is refused"),
+        ((403, "pods is forbidden"), (403, ""), "may not list pods in its own namespace"),
+        ((0, "Connection refused"), (0, ""), "does not answer (Connection refused)"),
+        ((200, ""), (200, ""), "not confined to user01"),
+        ((200, ""), (500, "boom"), "is unknown"),
+    ],
+)
+def test_what_the_api_answers_the_student_says_whether_the_kubeconfig_works(own, other, problem):
+    problems = access.kubeconfig_answers_problems(own, other, "user01", "user02")
+    assert problems == [] if problem is None else problem in " ".join(problems)
+
+
+def test_grafana_login_with_the_handed_out_password():
+    sent = []
+
+    def grafana(path, body):  # Grafana's POST /login: 200 for the right password, 401 otherwise
+        sent.append((path, body))
+        ok = body == {"user": "admin", "password": "right"}
+        return (200, {"message": "Logged in"}) if ok else (401, {"message": "Invalid username or password"})
+
+    assert access.grafana_login_problems(grafana, "admin", "right") == []
+    (problem,) = access.grafana_login_problems(grafana, "admin", "stale")
+    assert "refuses the handed-out password" in problem and "Invalid username or password" in problem
+    assert sent[0][0] == "/login"
+    assert access.grafana_login_problems(grafana, "admin", "") == ["the access sheet has no Grafana password"]
+
+
+def test_columns_stay_intact_lines():
+    text = access.columns([["student", "Grafana"], ["user01", "kubectl -n user01 port-forward svc/grafana 3000:3000"]])
+    assert text.splitlines() == ["student  Grafana", "user01   kubectl -n user01 port-forward svc/grafana 3000:3000"]
