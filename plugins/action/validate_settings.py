@@ -18,8 +18,8 @@ from ansible_collections.mlopslab.monitoring.plugins.module_utils import setting
 
 COLLECTION = Path(__file__).resolve().parents[2]
 ROLES = ("student_namespace", "metrics_exporter", "prometheus", "grafana", "mlopslab")
-# Set by the playbooks for each student, not by users.
-PLAY_VARIABLES = {"mlopslab_namespace", "mlopslab_labels"}
+# Set by the playbooks themselves, or given to one of them (access.yml: -e mlopslab_access=revoke).
+PLAY_VARIABLES = {"mlopslab_namespace", "mlopslab_labels", "mlopslab_access"}
 
 
 def _exporter_parser():
@@ -35,7 +35,7 @@ def _exporter_parser():
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
-    _VALID_ARGS = frozenset(("students",))
+    _VALID_ARGS = frozenset(("students", "clusters_only", "one_cluster"))
 
     def _roles(self) -> tuple[dict[str, dict], dict]:
         """Each role's options (its main entry point) and the constant defaults of all roles."""
@@ -53,7 +53,13 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(argument_spec={"students": {"type": "list", "elements": "str"}})
+        _, args = self.validate_argument_spec(
+            argument_spec={
+                "students": {"type": "list", "elements": "str"},
+                "clusters_only": {"type": "bool", "default": False},
+                "one_cluster": {"type": "bool", "default": True},
+            }
+        )
         students = args["students"] or list(task_vars.get("ansible_play_hosts") or [])
         specs, defaults = self._roles()
         declared = set().union(*(set(s) for s in specs.values())) | PLAY_VARIABLES
@@ -61,10 +67,17 @@ class ActionModule(ActionBase):
         parser = None
         by_student: dict[str, list[dict]] = {}
         lab: dict[str, list[dict]] = {}
+        connections = {}
         for student in students:
             theirs = hostvars[student]
             given = {name: theirs[name] for name in theirs.keys() if name.startswith(rules.PREFIXES)}  # noqa: SIM118 - HostVarsVars
             values = {**defaults, **given}
+            connections[student] = (
+                str(values.get("mlopslab_kubeconfig") or ""),
+                str(values.get("mlopslab_context") or ""),
+            )
+            if args["clusters_only"]:
+                continue
             own = set(values.get("mlopslab_own_variables") or [])
             problems = rules.unknown_variables(given, declared, own)
             for spec in specs.values():
@@ -101,6 +114,8 @@ class ActionModule(ActionBase):
                 by_student[student] = problems
             else:
                 lab[student] = rules.lab_objects(checked)
+        for student, problems in rules.cluster_problems(connections if args["one_cluster"] else {}).items():
+            by_student.setdefault(student, []).extend(problems)
         if not by_student:
             # Each student's pods, as the capacity check (before any render) weighs them.
             return {**result, "changed": False, "lab": lab, "msg": f"{len(students)} students' settings: no problems"}

@@ -90,7 +90,7 @@ options:
   access_sheet:
     description:
       - The access sheet deploy.yml wrote (C(build/<cohort>/access.csv)). When given, each student's
-        kubeconfig and Grafana password from it are tried for real: as the student, listing its own
+        kubeconfig and Grafana password from it are tried for real. As the student, listing its own
         pods must be allowed and a neighbour's refused; Grafana's C(/login) must accept the password
         (skipped with I(grafana_access=none) or when Grafana is unreachable). A failure is
         C(student_access_broken); a student without a row is C(student_access_unchecked).

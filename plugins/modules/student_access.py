@@ -4,17 +4,17 @@ DOCUMENTATION = r"""
 module: student_access
 short_description: Issue, keep, renew or revoke each student's kubeconfig
 description:
-  - For the whole cohort in one call. Each student gets C(<dest>/<student>.yaml) (mode 0600): the
+  - For the whole cohort in one call. Each student gets C(<dest>/<student>.yaml) (mode 0600) with the
     cluster's server and CA, a token of the student's ServiceAccount from the TokenRequest API,
     and the student's namespace as the default.
   - C(present) keeps a kubeconfig whose token is valid for longer than I(renew_before) and was
     issued for the ServiceAccount that exists now; anything else gets a new token (reported as a
     change, with the reason). The API server may shorten a token (its
-    C(--service-account-max-token-expiration)): the expiry it granted is returned.
+    C(--service-account-max-token-expiration)); the expiry it granted is returned.
   - C(renewed) recreates the ServiceAccount (which invalidates every token issued for it) and
     issues a new one; C(revoked) deletes the ServiceAccount and the kubeconfig. Neither touches
     the rest of the lab; deploy recreates a revoked student's ServiceAccount and token.
-  - One student's error never stops the others: it is returned in that student's result.
+  - One student's error never stops the others; it is returned in that student's result.
 version_added: 0.4.0
 options:
   students:
@@ -150,6 +150,8 @@ class Access:
         """Delete and create the ServiceAccount again: every token issued for the old one stops
         working (tokens name their account's uid). Returns an error, or ''."""
         status, current = self.kube.call("GET", self._account_path(namespace))
+        if status == 404:
+            return f"ServiceAccount {self.account} is gone (revoked?): deploy.yml recreates it and issues a kubeconfig"
         if status != 200:
             return f"cannot read ServiceAccount {self.account}: HTTP {status}: {_message(current)}"
         meta = {k: v for k, v in current["metadata"].items() if k in _KEEP}

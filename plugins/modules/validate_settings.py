@@ -32,6 +32,16 @@ options:
     description: The students to check; default the play's students (C(ansible_play_hosts), so C(--limit) is honoured).
     type: list
     elements: str
+  clusters_only:
+    description:
+      - Check only that every student names the same cluster (C(mlopslab_kubeconfig), C(mlopslab_context)), as a run
+        works on one cluster. The other checks always include this one.
+    type: bool
+    default: false
+  one_cluster:
+    description: Whether the run works on a cluster at all (C(false) when deploy only renders to files).
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import time
 
 import pytest
-from kubernetes import client
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
 
 from tests.cluster.conftest import STUDENTS, note, recap, text, timed
 
@@ -108,6 +110,23 @@ def test_01_deploy_creates_every_student_and_waits_until_available(cluster):
         deployments = cluster.apps.list_namespaced_deployment(cluster.ns(student)).items
         assert sorted(d.metadata.name for d in deployments) == ["grafana", "metrics-exporter", "prometheus"]
         assert all(d.status.available_replicas == 1 for d in deployments), student
+    assert "kubeconfig: issued." in text(proc)
+    granted = re.search(
+        r"granted shorter tokens than mlopslab_student_token_ttl \(16w\).*?expire from (\S+ \S+ UTC)", text(proc)
+    )
+    if granted:
+        note(f"the API server capped the students' tokens (asked 16w): they expire from {granted.group(1)}")
+
+
+def as_student(cluster, student, namespace):
+    """List pods in `namespace` with the kubeconfig deploy handed to `student`: the HTTP status."""
+    path = cluster.build / cluster.cohort / "kubeconfigs" / f"{student}.yaml"
+    api = client.CoreV1Api(config.new_client_from_config(config_file=str(path)))
+    try:
+        api.list_namespaced_pod(namespace, limit=1)
+    except ApiException as err:
+        return err.status
+    return 200
 
 
 def test_02_a_second_deploy_changes_nothing_and_the_secret_is_stored_as_rendered(cluster):
@@ -119,6 +138,7 @@ def test_02_a_second_deploy_changes_nothing_and_the_secret_is_stored_as_rendered
     timed("second deploy", seconds, f"changed {sum(changed.values())}")
     assert changed == dict.fromkeys(STUDENTS, 0), text(proc)[-3000:]
     assert "user01: 20 objects, 0 changed." in text(proc)
+    assert text(proc).count("kubeconfig: kept: its token expires") == len(STUDENTS)
     after = cluster.core.read_namespaced_secret("grafana-admin", cluster.ns("user01"))
     assert after.metadata.resource_version == before
     # The API keeps `data` only; what deploy renders is the same, so nothing differs on any version.
@@ -131,6 +151,47 @@ def test_03_a_healthy_cohort_verifies_healthy_from_its_objects_and_pods(cluster)
     timed("verify, healthy cohort", seconds)
     result = report(cluster)
     assert result["summary"]["healthy"] == len(STUDENTS), json.dumps(result["students"][0]["findings"])[:2000]
+    # verify logged in as every student with the kubeconfig handed out, against real RBAC.
+    assert [s["access"] for s in result["students"]] == [{"checked": True, "problems": []}] * len(STUDENTS)
+
+
+def test_03c_a_students_kubeconfig_works_and_is_revoked_and_renewed_for_real(cluster):
+    assert as_student(cluster, "user05", cluster.ns("user05")) == 200
+    assert as_student(cluster, "user05", cluster.ns("user04")) == 403
+    assert as_student(cluster, "user05", "kube-system") == 403
+    kubeconfigs = cluster.build / cluster.cohort / "kubeconfigs"
+    old = kubeconfigs.parent / "user05-old.yaml"
+    old.write_bytes((kubeconfigs / "user05.yaml").read_bytes())
+    proc, seconds = cluster.playbook("access", "-e", "mlopslab_access=renew", "--limit", "user05")
+    assert proc.returncode == 0, text(proc)[-3000:]
+    timed("access.yml renew, one student", seconds)
+    assert as_student(cluster, "user05", cluster.ns("user05")) == 200
+    renewed = (kubeconfigs / "user05.yaml").read_bytes()
+    (kubeconfigs / "user05.yaml").write_bytes(old.read_bytes())
+    # kube-apiserver caches a token's successful authentication for 10 s (its token cache): the
+    # renewed-away token stops working within that, not at once.
+    started = time.monotonic()
+    cluster.wait_for(
+        "the renewed-away token refused", lambda: as_student(cluster, "user05", cluster.ns("user05")) == 401, 20
+    )
+    note(f"a renewed-away token was refused {time.monotonic() - started:.1f} s after access.yml renew finished")
+    (kubeconfigs / "user05.yaml").write_bytes(renewed)
+
+    proc, _ = cluster.playbook("access", "-e", "mlopslab_access=revoke", "--limit", "user05")
+    assert proc.returncode == 0, text(proc)[-3000:]
+    assert not (kubeconfigs / "user05.yaml").exists()
+    (kubeconfigs / "user05.yaml").write_bytes(renewed)
+    cluster.wait_for(
+        "the revoked token refused", lambda: as_student(cluster, "user05", cluster.ns("user05")) == 401, 20
+    )
+    (kubeconfigs / "user05.yaml").unlink()
+    proc, _ = cluster.playbook("verify", *VERIFY, "--limit", "user05", "-e", "verify_fail=false")
+    (user05,) = report(cluster)["students"]
+    assert user05["cause"] == "student_access_broken", user05["findings"]
+    note("user05 after revoke: " + user05["findings"][0]["message"])
+    proc, _ = cluster.playbook("deploy", "--limit", "user05")
+    assert proc.returncode == 0 and recap(proc)["user05"]["changed"] == 1, text(proc)[-3000:]
+    assert as_student(cluster, "user05", cluster.ns("user05")) == 200
 
 
 # (verb, group, resource, subresource, namespace: None = the student's own, or another's)

@@ -177,6 +177,8 @@ def verify(kube, ansible_playbook, cohort_with_two_kills):
             "-e", "mlopslab_verify_prometheus_access=url",
             "-e", f"mlopslab_verify_prometheus_url_template={cohort_with_two_kills.url}",
             "-e", "mlopslab_verify_grafana_access=none",
+            # Seeded, not deployed: nothing was handed out (test_student_access.py checks that part).
+            "-e", "mlopslab_verify_student_access=false",
             *extra,
             env={"K8S_AUTH_KUBECONFIG": str(kube.kubeconfig)},
             check=check,

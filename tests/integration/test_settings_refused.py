@@ -49,6 +49,10 @@ GROUPS = {
             "prometheus_alert_mae_threshold": "high",
             "mlopslab_capacity_check": "maybe",
             "student_namespace_container_max": {"cpu": "1", "memory": "1 Gi"},
+            "mlopslab_student_token_ttl": "5m",
+            "mlopslab_student_token_renew_before": "soon",
+            "mlopslab_student_api_server": "k8s.example.com",
+            "mlopslab_handout_language": "kr",
         },
         None,
         [
@@ -74,6 +78,19 @@ GROUPS = {
             ("choices", "mlopslab_capacity_check = 'maybe' (user01" + DASH + "user03): is not one of the choices. Accepted: fail, warn, skip"),
             ("limit range", "student_namespace_container_max['memory'] = '1 Gi' (user01"),
             ("an example to copy", "e.g. 256Mi"),
+            ("token lifetime", "mlopslab_student_token_ttl = '5m' (user01" + DASH + "user03): is shorter than 10m"),
+            ("renewal margin", "mlopslab_student_token_renew_before = 'soon' (user01" + DASH + "user03): is not a lifetime"),
+            ("api server url", "mlopslab_student_api_server = 'k8s.example.com' (user01" + DASH + "user03): is not a URL"),
+            ("handout language", "mlopslab_handout_language = 'kr' (user01" + DASH + "user03): is not one of the choices. Accepted: ko, en"),
+        ],
+    ),
+    # A student given another cluster as a host var would be deployed to the first student's.
+    "two clusters": (
+        {},
+        {"user01": {}, "user02": {}, "user03": {"mlopslab_kubeconfig": "/etc/course/cluster-b.yaml"}},
+        [
+            ("another cluster", "mlopslab_kubeconfig/mlopslab_context = ('/etc/course/cluster-b.yaml', '') (user03): name another cluster (kubeconfig /etc/course/cluster-b.yaml, context its current one) than user01's"),
+            ("not supported yet", "would be deployed to user01's cluster (2 clusters in this run)"),
         ],
     ),
     "exporter and typos": (

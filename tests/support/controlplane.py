@@ -405,6 +405,8 @@ class ControlPlane:
                 f"--service-account-key-file={pki / 'sa.pub'}",
                 f"--service-account-signing-key-file={pki / 'sa.key'}",
                 "--service-account-issuer=https://kubernetes.default.svc",
+                # As managed clusters cap them: students' tokens get 30 days, not the 16 weeks asked.
+                "--service-account-max-token-expiration=720h",
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
                 "--authorization-mode=Node,RBAC",
                 "--allow-privileged=false",

@@ -325,7 +325,9 @@ def stored_form(body: dict, current: dict | None, *, apply: bool, manager: str, 
 # server would in two respects only: the token works while it has not expired and its
 # ServiceAccount still exists with the uid it names (else 401), and it acts in its own namespace
 # only (else 403, with the real server's message). The Role's rules are NOT emulated: the
-# real-cluster tier checks those against real RBAC. `max_token_seconds` emulates the server's
+# real-cluster tier checks those against real RBAC. Nor is kube-apiserver's 10 s cache of
+# successful token authentications: here a revoked token fails at once, there within 10 s (the
+# tier waits for it). `max_token_seconds` emulates the server's
 # --service-account-max-token-expiration (a longer request is shortened to it).
 _TOKEN_PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/serviceaccounts/([^/]+)/token$")
 _NAMESPACED = re.compile(r"^/apis?/(?:[^/]+/)?v1/namespaces/([^/]+)/([^/]+)")
