@@ -227,4 +227,4 @@ def test_every_problem_of_a_run_is_named_in_one_message(refusals):
     run, _, _ = refusals["values"]
     # One failure for the whole cohort (the run_once task), not one per student or per setting.
     assert sum(host["failed"] for host in run.recap.values()) == 1
-    assert "19 problems in the settings" in run.text
+    assert "23 problems in the settings" in run.text
