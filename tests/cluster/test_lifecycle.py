@@ -17,10 +17,10 @@ import re
 import time
 
 import pytest
-from kubernetes import client, config
-from kubernetes.client.rest import ApiException
+from kubernetes import client
 
 from tests.cluster.conftest import STUDENTS, note, recap, text, timed
+from tests.support.as_student import list_pods_status
 
 
 def now() -> str:
@@ -120,13 +120,7 @@ def test_01_deploy_creates_every_student_and_waits_until_available(cluster):
 
 def as_student(cluster, student, namespace):
     """List pods in `namespace` with the kubeconfig deploy handed to `student`: the HTTP status."""
-    path = cluster.build / cluster.cohort / "kubeconfigs" / f"{student}.yaml"
-    api = client.CoreV1Api(config.new_client_from_config(config_file=str(path)))
-    try:
-        api.list_namespaced_pod(namespace, limit=1)
-    except ApiException as err:
-        return err.status
-    return 200
+    return list_pods_status(cluster.build / cluster.cohort / "kubeconfigs" / f"{student}.yaml", namespace)
 
 
 def test_02_a_second_deploy_changes_nothing_and_the_secret_is_stored_as_rendered(cluster):

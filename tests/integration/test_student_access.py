@@ -18,8 +18,8 @@ import stat
 import pytest
 import yaml
 from kmock._internal.rendering import Response
-from kubernetes import client, config
-from kubernetes.client.rest import ApiException
+
+from tests.support.as_student import list_pods_status
 
 STUDENTS = ("user01", "user02", "user03")
 
@@ -42,16 +42,6 @@ def lab(kube, ansible_playbook, tmp_path):
     return run
 
 
-def as_student(path, namespace):
-    """List pods in `namespace` with the student's kubeconfig: the HTTP status the API answers."""
-    api = client.CoreV1Api(config.new_client_from_config(config_file=str(path)))
-    try:
-        api.list_namespaced_pod(namespace, limit=1)
-    except ApiException as err:
-        return err.status
-    return 200
-
-
 def sheet(folder):
     with open(folder / "access.csv", newline="") as handle:
         return {row["student"]: row for row in csv.DictReader(handle)}
@@ -65,8 +55,8 @@ def test_deploy_hands_every_student_a_working_kubeconfig_and_a_rerun_keeps_every
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         kubeconfig = yaml.safe_load(path.read_text())
         assert kubeconfig["contexts"][0]["context"]["namespace"] == student
-        assert as_student(path, student) == 200
-        assert as_student(path, "user02" if student != "user02" else "user01") == 403
+        assert list_pods_status(path, student) == 200
+        assert list_pods_status(path, "user02" if student != "user02" else "user01") == 403
         handout = (folder / "handouts" / f"{student}.md").read_text()
         assert stat.S_IMODE((folder / "handouts" / f"{student}.md").stat().st_mode) == 0o600
         row = sheet(folder)[student]
@@ -99,7 +89,7 @@ def test_a_server_that_shortens_tokens_is_said_and_a_token_near_its_end_is_renew
     assert again.recap["user01"]["changed"] == 1
     assert "within mlopslab_student_token_renew_before" in again.text
     after = (lab.folder / "kubeconfigs" / "user01.yaml").read_text()
-    assert after != before and as_student(lab.folder / "kubeconfigs" / "user01.yaml", "user01") == 200
+    assert after != before and list_pods_status(lab.folder / "kubeconfigs" / "user01.yaml", "user01") == 200
     # With a margin below what the server grants, the token is kept.
     kept = lab("deploy", "-e", "mlopslab_wait=false", "-e", "mlopslab_student_token_renew_before=1d")
     assert kept.changed() == 0, kept.output[-3000:]
@@ -116,7 +106,7 @@ def test_one_students_access_is_revoked_and_renewed_without_touching_the_lab(kub
     revoked = lab("access", "-e", "mlopslab_access=revoke", "--limit", "user02")
     assert revoked.recap["user02"]["changed"] == 1
     assert not (folder / "kubeconfigs" / "user02.yaml").exists()
-    assert as_student(old, "user02") == 401  # its ServiceAccount is gone, and the token with it
+    assert list_pods_status(old, "user02") == 401  # its ServiceAccount is gone, and the token with it
     assert "회수되었습니다" in (folder / "handouts" / "user02.md").read_text()
     assert sheet(folder)["user02"]["kubeconfig"] == "" and sheet(folder)["user02"]["token_expires"] == "revoked"
     assert (folder / "kubeconfigs" / "user01.yaml").read_bytes() == user01_before  # the others untouched
@@ -144,11 +134,11 @@ def test_one_students_access_is_revoked_and_renewed_without_touching_the_lab(kub
     assert "ServiceAccount student is gone (revoked?): deploy.yml recreates it" in gone.text
     back = lab("deploy", "-e", "mlopslab_wait=false", "--limit", "user02")
     assert back.recap["user02"]["changed"] == 1 and "kubeconfig: issued." in back.text
-    assert as_student(folder / "kubeconfigs" / "user02.yaml", "user02") == 200
+    assert list_pods_status(folder / "kubeconfigs" / "user02.yaml", "user02") == 200
     old.write_bytes((folder / "kubeconfigs" / "user02.yaml").read_bytes())
     again = lab("access", "-e", "mlopslab_access=renew", "--limit", "user02")
     assert again.recap["user02"]["changed"] == 1
-    assert as_student(old, "user02") == 401  # renewing invalidates the token it replaces
+    assert list_pods_status(old, "user02") == 401  # renewing invalidates the token it replaces
 
     refused = lab("access", "-e", "mlopslab_access=remove", check=False)
     assert refused.returncode != 0 and "is neither revoke nor renew: nothing was changed" in refused.text
