@@ -30,6 +30,8 @@ CONTROLLER_ONLY = {
     "render_manifests",
     "write_manifests",
     "validate_settings",
+    "write_access",
+    "render_cohort",
 }
 
 

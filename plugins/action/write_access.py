@@ -49,7 +49,9 @@ class ActionModule(ActionBase):
         sheet_path = os.path.join(args["dest"], "access.csv")
         written = []
         if not self._task.check_mode:
-            os.makedirs(os.path.join(args["dest"], "handouts"), mode=0o700, exist_ok=True)
+            # Each level 0700: os.makedirs gives its mode to the last folder only.
+            for folder in (args["dest"], os.path.join(args["dest"], "handouts")):
+                os.makedirs(folder, mode=0o700, exist_ok=True)
         for record in records:
             path = record["handout"]
             if not self._task.check_mode and _write(path, access.handout(record, args["language"])):

@@ -23,7 +23,11 @@ options:
   students:
     description: Student name to the list of that student's objects, in apply order.
     type: dict
-    required: true
+  rendered:
+    description:
+      - Instead of O(students), the name of a registered M(mlopslab.monitoring.render_cohort) result whose
+        C(manifests) are written (read without templating them as an argument).
+    type: str
 attributes:
   check_mode:
     support: full
