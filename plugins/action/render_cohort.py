@@ -124,10 +124,15 @@ class ActionModule(ActionBase):
                 }
                 templar = role["templar"]
                 templar.available_variables = variables
-                problem = validate_options(templar, name, "main", role["options"], variables)
+                # The role's options templated once, for the check and then for the render (a
+                # lookup such as the generated password is not run twice).
+                provided = templar.template({k: variables[k] for k in role["options"] if k in variables})
+                problem = validate_options(templar, name, "main", role["options"], variables, provided)
                 if problem:
                     problems.append(f"{student}: {problem}")
                     continue
+                variables.update(provided)
+                templar.available_variables = variables
                 try:
                     objects += render_objects(templar, role["text"], role["template"])
                 except (ValueError, AnsibleError) as err:

@@ -42,9 +42,13 @@ def parse_objects(text: str, source: str) -> list[dict]:
     return documents
 
 
-def validate_options(templar, role: str, entry_point: str, options: dict, variables: dict) -> str | None:
-    """A role's argument spec checked against the variables it would see, or None when they pass."""
-    provided = templar.template({name: variables[name] for name in options if name in variables})
+def validate_options(
+    templar, role: str, entry_point: str, options: dict, variables: dict, provided: dict | None = None
+) -> str | None:
+    """A role's argument spec checked against the variables it would see, or None when they pass.
+    `provided`: those variables already templated (render_cohort renders with them too)."""
+    if provided is None:
+        provided = templar.template({name: variables[name] for name in options if name in variables})
     # Plain data: the validator deep-copies what it is given, and Ansible's tagged and lazy
     # types copy ~5 times slower (1.3 s of 100 students' render). Values are YAML-typed data.
     provided = json.loads(json.dumps(provided, default=str))

@@ -6,9 +6,10 @@ short_description: Server-side apply a cohort's objects, one request per object,
 description:
   - Applies every object with server-side apply (field manager I(field_manager), conflicts forced),
     through kubernetes.core's client, so every connection option behaves as in M(kubernetes.core.k8s).
-  - One PATCH per object. Whether an object changed is read from its C(resourceVersion), which the
-    API server moves on every write and keeps on a no-op apply; the versions before come from one
-    label-selected list per kind (I(label_selectors)), not a GET per object.
+  - One PATCH per object. Whether an object changed is read from the field manager's own entry in
+    its C(managedFields), which the API server rewrites only when this manager's apply changes the
+    object (not C(resourceVersion), which controllers' status writes move at any time); the entries
+    before come from one label-selected list per kind (I(label_selectors)), not a GET per object.
   - Objects are applied in phases (Namespaces; then everything but workloads; then workloads), each
     phase I(workers) requests at a time, so a namespace exists before what lives in it, and the quota,
     limits and policies before the pods the workloads create.
@@ -95,6 +96,14 @@ def key(definition: dict) -> tuple:
     return definition.get("apiVersion"), definition.get("kind"), meta.get("namespace"), meta.get("name")
 
 
+def mine(metadata: dict, manager: str) -> str | None:
+    """This manager's apply entries of an object's managedFields, comparable; None if it has none."""
+    entries = [
+        e for e in metadata.get("managedFields") or [] if e.get("manager") == manager and e.get("operation") == "Apply"
+    ]
+    return json.dumps(entries, sort_keys=True) if entries else None
+
+
 def reason(err: Exception) -> str:
     """The API's own sentence for a refusal (its Status message), else the exception's."""
     body = getattr(err, "body", None)
@@ -123,7 +132,7 @@ def main():
         except Exception as err:  # an unknown kind: its objects fail, the others go on
             errors[api_kind] = f"no such kind in the cluster's API: {api_kind[1]} {api_kind[0]} ({reason(err)})"
 
-    # The resourceVersion of every object that exists now: one label-selected list per kind.
+    # This manager's managedFields entry of every object that exists now: one list per kind.
     versions, unlisted = {}, set()
     selector = ",".join(params["label_selectors"])
     for api_kind, resource in resources.items():
@@ -133,7 +142,7 @@ def main():
             payload = json.loads(listed.data) if hasattr(listed, "data") else listed.to_dict()
             for item in payload.get("items") or []:
                 meta = item.get("metadata") or {}
-                versions[(*api_kind, meta.get("namespace"), meta.get("name"))] = meta.get("resourceVersion")
+                versions[(*api_kind, meta.get("namespace"), meta.get("name"))] = mine(meta, params["field_manager"])
         except Exception:  # not listable with these rights: changes of this kind are read per object
             unlisted.add(api_kind)
 
@@ -149,7 +158,7 @@ def main():
             if api_kind in unlisted:
                 try:
                     current = svc.client.get(resource, name=meta.get("name"), namespace=meta.get("namespace"))
-                    before = current.metadata.resourceVersion
+                    before = mine(current.to_dict().get("metadata") or {}, params["field_manager"])
                 except Exception:
                     before = None
             applied = svc.client.server_side_apply(
@@ -167,7 +176,7 @@ def main():
                 "failed": True,
                 "error": {"msg": f"Failed to apply object: {reason(err)}"},
             }
-        after = applied.metadata.resourceVersion
+        after = mine(applied.to_dict().get("metadata") or {}, params["field_manager"])
         return {**entry, "changed": before is None or after != before}
 
     results = [None] * len(definitions)
