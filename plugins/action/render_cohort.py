@@ -126,7 +126,11 @@ class ActionModule(ActionBase):
                 templar.available_variables = variables
                 # The role's options templated once, for the check and then for the render (a
                 # lookup such as the generated password is not run twice).
-                provided = templar.template({k: variables[k] for k in role["options"] if k in variables})
+                try:
+                    provided = templar.template({k: variables[k] for k in role["options"] if k in variables})
+                except AnsibleError as err:  # e.g. a host var naming an undefined variable
+                    problems.append(f"{student}: role {name}: {err.message}")
+                    continue
                 problem = validate_options(templar, name, "main", role["options"], variables, provided)
                 if problem:
                     problems.append(f"{student}: {problem}")

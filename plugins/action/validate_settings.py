@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible_collections.mlopslab.monitoring.plugins.module_utils import settings as rules
 
@@ -30,6 +31,20 @@ def _exporter_parser():
     from ab_exporter import config  # noqa: PLC0415 - importable only once the path is known
 
     return config.load, list(config.OPTIONS)
+
+
+def _given(theirs) -> tuple[dict, list[dict]]:
+    """A student's settings as given, and a problem for each one that cannot be evaluated
+    (e.g. "{{ no_such_variable }}"), said with the student instead of failing the task."""
+    given, unusable = {}, []
+    for name in [n for n in theirs.keys() if n.startswith(rules.PREFIXES)]:  # noqa: SIM118 - HostVarsVars
+        try:
+            given[name] = theirs[name]
+        except AnsibleError as err:
+            unusable.append(
+                rules.problem(name, None, f"cannot be evaluated: {err.message}", "a value", "a defined variable")
+            )
+    return given, unusable
 
 
 class ActionModule(ActionBase):
@@ -51,6 +66,31 @@ class ActionModule(ActionBase):
                     defaults[name] = default
         return specs, defaults
 
+    def _exporter_problems(self, checked: dict) -> list[dict]:
+        """metrics_exporter_settings judged by the exporter's own parser, loaded once per run."""
+        exporter_settings = checked.get("metrics_exporter_settings")
+        if not exporter_settings:
+            return []
+        if self._parser is None:
+            try:
+                self._parser = _exporter_parser()
+            except Exception as err:  # an unreadable collection: said, never skipped
+                self._parser = err
+        if isinstance(self._parser, Exception):
+            return [
+                rules.problem(
+                    "metrics_exporter_settings",
+                    exporter_settings,
+                    f"cannot be checked: the exporter's parser did not load ({self._parser})",
+                    "settings the exporter's parser can read",
+                    "{}",
+                )
+            ]
+        if rules.port(checked.get("metrics_exporter_port")) is not None:
+            return []  # a bad port is said by value_problems
+        load, options = self._parser
+        return rules.exporter_problems(exporter_settings, checked["metrics_exporter_port"], load, options)
+
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _, args = self.validate_argument_spec(
@@ -64,13 +104,13 @@ class ActionModule(ActionBase):
         specs, defaults = self._roles()
         declared = set().union(*(set(s) for s in specs.values())) | PLAY_VARIABLES
         hostvars = task_vars["hostvars"]
-        parser = None
+        self._parser = None
         by_student: dict[str, list[dict]] = {}
         lab: dict[str, list[dict]] = {}
         connections = {}
         for student in students:
             theirs = hostvars[student]
-            given = {name: theirs[name] for name in theirs.keys() if name.startswith(rules.PREFIXES)}  # noqa: SIM118 - HostVarsVars
+            given, unusable = _given(theirs)
             values = {**defaults, **given}
             connections[student] = (
                 str(values.get("mlopslab_kubeconfig") or ""),
@@ -79,7 +119,7 @@ class ActionModule(ActionBase):
             if args["clusters_only"]:
                 continue
             own = set(values.get("mlopslab_own_variables") or [])
-            problems = rules.unknown_variables(given, declared, own)
+            problems = unusable + rules.unknown_variables(given, declared, own)
             for spec in specs.values():
                 problems += rules.type_problems(values, spec)
             typed_badly = {p["variable"] for p in problems}
@@ -87,28 +127,7 @@ class ActionModule(ActionBase):
             problems += rules.value_problems(checked)
             problems += rules.host_problems(student, checked)
             problems += rules.access_problems(checked)
-            exporter_settings = checked.get("metrics_exporter_settings")
-            if exporter_settings:
-                if parser is None:
-                    try:
-                        parser = _exporter_parser()
-                    except Exception as err:  # an unreadable collection: said, never skipped
-                        parser = err
-                if isinstance(parser, Exception):
-                    problems.append(
-                        rules.problem(
-                            "metrics_exporter_settings",
-                            exporter_settings,
-                            f"cannot be checked: the exporter's parser did not load ({parser})",
-                            "settings the exporter's parser can read",
-                            "{}",
-                        )
-                    )
-                elif rules.port(checked.get("metrics_exporter_port")) is None:
-                    load, options = parser
-                    problems += rules.exporter_problems(
-                        exporter_settings, checked["metrics_exporter_port"], load, options
-                    )
+            problems += self._exporter_problems(checked)
             problems += rules.namespace_fit_problems(checked)
             if problems:
                 by_student[student] = problems

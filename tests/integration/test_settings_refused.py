@@ -84,6 +84,12 @@ GROUPS = {
             ("handout language", "mlopslab_handout_language = 'kr' (user01" + DASH + "user03): is not one of the choices. Accepted: ko, en"),
         ],
     ),
+    # A host var naming a variable that does not exist: said with the student, not a bare error.
+    "an undefined variable": (
+        {},
+        {"user01": {}, "user02": {"grafana_cpu_limit": "{{ no_such_variable }}"}},
+        [("undefined", "grafana_cpu_limit (user02): cannot be evaluated: 'no_such_variable' is undefined")],
+    ),
     # A student given another cluster as a host var would be deployed to the first student's.
     "two clusters": (
         {},
