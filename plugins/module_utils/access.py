@@ -303,7 +303,7 @@ _TEXT = {
             (
                 "수집 대상(target) UP",
                 "curl -s 'http://localhost:9090/api/v1/query?query=up'",
-                'Prometheus 포트 포워딩을 켠 상태에서, 결과의 `"value"`가 모두 `"1"`',
+                'Prometheus 포트 포워딩을 켠 상태에서, 결과에 나오는 모든 `"value"`의 마지막 값이 `"1"`',
             ),
             (
                 "Grafana에 실시간 데이터",
