@@ -11,24 +11,8 @@ import json
 import os
 
 from ansible.plugins.action import ActionBase
-from ansible_collections.mlopslab.monitoring.plugins.action.write_manifests import write_private
 from ansible_collections.mlopslab.monitoring.plugins.module_utils import access
-
-
-def _read(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-
-
-def _write(path: str, text: str) -> bool:
-    if _read(path) == text:
-        return False
-    write_private(path, text)
-    os.chmod(path, 0o600)
-    return True
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.private_files import read_text, write_if_changed
 
 
 class ActionModule(ActionBase):
@@ -54,10 +38,10 @@ class ActionModule(ActionBase):
                 os.makedirs(folder, mode=0o700, exist_ok=True)
         for record in records:
             path = record["handout"]
-            if not self._task.check_mode and _write(path, access.handout(record, args["language"])):
+            if not self._task.check_mode and write_if_changed(path, access.handout(record, args["language"])):
                 written.append(path)
-        sheet = access.sheet(records, _read(sheet_path), tuple(args["keep"]))
-        if not self._task.check_mode and _write(sheet_path, sheet):
+        sheet = access.sheet(records, read_text(sheet_path), tuple(args["keep"]))
+        if not self._task.check_mode and write_if_changed(sheet_path, sheet):
             written.append(sheet_path)
         result.update(changed=bool(written), written=written, sheet=sheet_path)
         return result

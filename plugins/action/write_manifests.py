@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 import yaml
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.private_files import read_text, write_private
 
 try:  # libyaml when present: 100 students' files are ~6 MB of YAML
     from yaml import CSafeDumper as Dumper
@@ -47,20 +47,6 @@ def object_changes(old_text: str | None, objects: list[dict]) -> list[bool]:
     return [old.get(_key(o)) != o for o in objects]
 
 
-def write_private(path: str, text: str) -> None:
-    """Atomically, mode 0600 from the start: the file holds the Grafana Secret."""
-    directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".lab.yaml.")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(("dest", "students", "rendered"))
@@ -87,11 +73,7 @@ class ActionModule(ActionBase):
             if not isinstance(objects, list):
                 raise AnsibleActionFail(f"students.{student} must be a list of objects, got {type(objects).__name__}")
             path = os.path.join(args["dest"], student, "lab.yaml")
-            try:
-                with open(path) as handle:
-                    old_text = handle.read()
-            except FileNotFoundError:
-                old_text = None
+            old_text = read_text(path)
             text = dump(objects)
             changes = object_changes(old_text, objects) if text != old_text else [False] * len(objects)
             if text != old_text and not self._task.check_mode:

@@ -128,7 +128,10 @@ def keep_or_renew(text: str | None, *, now: float, renew_before: int, account: s
     expires = payload.get("exp")
     if not isinstance(expires, (int, float)):
         return False, "renewed: its token does not say when it expires"
-    if account and account_uid(payload) != account:
+    # No ServiceAccount now means no token of it works: never "kept" (the TokenRequest then says why).
+    if account is None:
+        return False, "renewed: its ServiceAccount does not exist (the old token no longer works)"
+    if account_uid(payload) != account:
         return False, "renewed: its ServiceAccount was recreated (the old token no longer works)"
     left = expires - now
     if left <= 0:

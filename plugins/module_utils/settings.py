@@ -276,13 +276,10 @@ def value_problems(values: dict) -> list[dict]:
 
 def access_problems(values: dict) -> list[dict]:
     """The token's lifetime and renewal margin, and the API server URL handed out."""
-    problems = [
-        problem(name, value, wrong, "a lifetime: whole seconds, or a number with a unit s, m, h, d or w", example)
-        for name, value, wrong in lifetime_problems(
-            values.get("mlopslab_student_token_ttl", "16w"), values.get("mlopslab_student_token_renew_before", "7d")
-        )
-        for example in ["16w" if name.endswith("_ttl") else "7d"]
-    ]
+    examples = {"mlopslab_student_token_ttl": "16w", "mlopslab_student_token_renew_before": "7d"}
+    found = lifetime_problems(*(values.get(name, example) for name, example in examples.items()))
+    accepted = "a lifetime: whole seconds, or a number with a unit s, m, h, d or w"
+    problems = [problem(name, value, wrong, accepted, examples[name]) for name, value, wrong in found]
     server = values.get("mlopslab_student_api_server")
     if server and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", str(server)):
         problems.append(

@@ -133,7 +133,7 @@ def main():
             errors[api_kind] = f"no such kind in the cluster's API: {api_kind[1]} {api_kind[0]} ({reason(err)})"
 
     # This manager's managedFields entry of every object that exists now: one list per kind.
-    versions, unlisted = {}, set()
+    owned, unlisted = {}, set()
     selector = ",".join(params["label_selectors"])
     for api_kind, resource in resources.items():
         try:
@@ -142,7 +142,7 @@ def main():
             payload = json.loads(listed.data) if hasattr(listed, "data") else listed.to_dict()
             for item in payload.get("items") or []:
                 meta = item.get("metadata") or {}
-                versions[(*api_kind, meta.get("namespace"), meta.get("name"))] = mine(meta, params["field_manager"])
+                owned[(*api_kind, meta.get("namespace"), meta.get("name"))] = mine(meta, params["field_manager"])
         except Exception:  # not listable with these rights: changes of this kind are read per object
             unlisted.add(api_kind)
 
@@ -153,7 +153,7 @@ def main():
         if api_kind in errors:
             return {**entry, "changed": False, "failed": True, "error": {"msg": errors[api_kind]}}
         resource = resources[api_kind]
-        before = versions.get(key(definition))
+        before = owned.get(key(definition))
         try:
             if api_kind in unlisted:
                 try:

@@ -83,6 +83,7 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import 
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.mlopslab.monitoring.plugins.module_utils import access
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.lab_io import KubeApi
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.private_files import read_text, write_private
 
 ARGUMENT_SPEC = dict(
     copy.deepcopy(AUTH_ARG_SPEC),
@@ -117,23 +118,6 @@ def _expiry(answer: dict) -> float | None:
     if not stamp:
         return None
     return datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC).timestamp()
-
-
-def _write(path: str, text: str) -> None:
-    tmp = f"{path}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)  # never a half-written kubeconfig
-    os.chmod(path, 0o600)
-
-
-def _read(path: str) -> str | None:
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
 
 
 class Access:
@@ -183,7 +167,7 @@ class Access:
         expires = _expiry(answer) or access.claims(token).get("exp")
         text = access.dump(access.kubeconfig(student, namespace, self.server, self.ca, self.insecure, token))
         if text != text_now:
-            _write(path, text)
+            write_private(path, text)
         asked = time.time() + self.params["token_seconds"]
         return {
             "token_expires": access.when(expires) if expires else "",
@@ -195,7 +179,7 @@ class Access:
         path = os.path.join(self.params["dest"], f"{student}.yaml")
         result = {"student": student, "namespace": namespace, "kubeconfig": path, "changed": False, "error": ""}
         result.update(token_expires="", shortened=False)
-        text_now = _read(path)
+        text_now = read_text(path)
         state = self.params["state"]
         if state == "revoked":
             status, answer = self.kube.call("DELETE", self._account_path(namespace))
@@ -220,7 +204,7 @@ class Access:
             text = access.dump(access.kubeconfig(student, namespace, self.server, self.ca, self.insecure, token))
             if text == text_now:
                 return dict(result, action="kept", why=why, token_expires=access.token_expiry(text_now))
-            _write(path, text)  # the same token, another server or CA (mlopslab_student_api_server)
+            write_private(path, text)  # the same token, another server or CA (mlopslab_student_api_server)
             return dict(result, action="rewritten", why="rewritten: the server or CA changed", changed=True,
                         token_expires=access.token_expiry(text_now))  # fmt: skip
         issued = self._issue(student, namespace, path, text_now)

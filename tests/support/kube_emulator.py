@@ -360,6 +360,7 @@ class LabEmulator(kmock.KubernetesEmulator):
             info = self.resources[f"{group_version}/{plural}"]
             info.kind, info.namespaced, info.verbs = kind, namespaced, VERBS
             info.subresources = {"status"}
+        self._tokens: dict[str, dict] = {}  # GAP 12: the tokens issued, by token, with their claims
 
     async def _handle(self, request: kmock.Request) -> Any:
         path = request.url.path
@@ -415,11 +416,6 @@ class LabEmulator(kmock.KubernetesEmulator):
         return await super()._handle(request)
 
     # GAP 12, as described above.
-    @property
-    def _tokens(self) -> dict:
-        if not hasattr(self, "_issued"):
-            self._issued = {}
-        return self._issued
 
     def _account(self, namespace: str, name: str) -> dict | None:
         key = (kmock.resource(group="", version="v1", plural="serviceaccounts"), namespace, name)

@@ -68,6 +68,7 @@ def test_a_token_valid_beyond_the_margin_for_the_current_account_is_kept():
         (on_disk(jwt(NOW + 3 * 86400)), "uid-1", "within mlopslab_student_token_renew_before"),
         (on_disk(jwt(NOW - 60)), "uid-1", "its token expired"),
         (on_disk(jwt(NOW + 30 * 86400, uid="uid-0")), "uid-1", "ServiceAccount was recreated"),
+        (on_disk(jwt(NOW + 30 * 86400)), None, "ServiceAccount does not exist"),
         (on_disk("not-a-jwt"), "uid-1", "does not say when it expires"),
         ("users: []\n", "uid-1", "held no token"),
         ("{{ not yaml", "uid-1", "held no token"),

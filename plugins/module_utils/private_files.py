@@ -1,0 +1,40 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Files that hold secrets (manifests with the Grafana Secret, kubeconfigs, handouts, the access
+sheet): read as they stand, written atomically and mode 0600 from the start. One place for the
+action plugins and the student_access module alike."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+
+def read_text(path: str) -> str | None:
+    """The file's text, or None when there is no such file."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def write_private(path: str, text: str) -> None:
+    """Atomically (never a half-written file), mode 0600 from the start, in a 0700 folder."""
+    directory = os.path.dirname(path)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write_if_changed(path: str, text: str) -> bool:
+    """write_private unless the file already holds exactly `text`; whether it wrote."""
+    if read_text(path) == text:
+        return False
+    write_private(path, text)
+    return True
