@@ -60,6 +60,14 @@ def binaries(version: str) -> Path:
     return REPO / ".cache" / "controlplane" / version / "bin"
 
 
+def _own_proc() -> bool:
+    """Whether /proc shows this process's pid namespace (`/proc/self` is our own pid)."""
+    try:
+        return os.readlink("/proc/self") == str(os.getpid())
+    except OSError:
+        return False
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -335,6 +343,10 @@ class ControlPlane:
         self.logs = self.workdir / "logs"
         self.kubeconfig = self.workdir / "kubeconfig"
         self.state = self.workdir / "instance.json"
+        # The processes this object started: while it waits for them, their own exit status is
+        # the truth, whatever /proc shows.
+        self._children: dict[str, subprocess.Popen] = {}
+        self._started = time.monotonic()
 
     def _spawn(self, name: str, argv: list[str]) -> int:
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it open
@@ -342,6 +354,7 @@ class ControlPlane:
         proc = subprocess.Popen(
             argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=self.workdir, env=env
         )
+        self._children[name] = proc
         (self.workdir / "run" / f"{name}.pid").write_text(str(proc.pid))
         return proc.pid
 
@@ -367,6 +380,7 @@ class ControlPlane:
             (self.workdir / sub).mkdir(parents=True, exist_ok=True)
         if not (self.pki / "ca.crt").exists():
             _pki(self.pki)
+        self._started = time.monotonic()
         ports = {k: free_port() for k in ("api", "etcd", "peer", "kcm")}
         server = f"https://127.0.0.1:{ports['api']}"
         _kubeconfig(self.kubeconfig, server, self.pki, "admin", f"mlopslab-{self.workdir.name}")
@@ -444,18 +458,26 @@ class ControlPlane:
 
     def _wait(self, ready, seconds: float, what: str) -> None:
         deadline = time.monotonic() + seconds
+        exited: dict[str, int] = {}
         while time.monotonic() < deadline:
             try:
                 if ready():
                     return
             except OSError:
                 pass
-            if not all(self._alive(pid) for pid in self._pids().values()):
+            exited = {name: proc.returncode for name, proc in self._children.items() if proc.poll() is not None}
+            if exited:
                 break
             time.sleep(0.2)
+        elapsed = time.monotonic() - self._started
         self.stop()
+        if exited:
+            why = "; ".join(f"{name} exited with {code}" for name, code in sorted(exited.items()))
+            headline = f"controlplane: {what} not ready: {why}, {elapsed:.1f} s after the start"
+        else:
+            headline = f"controlplane: {what} not ready within {seconds:.0f} s (all processes running)"
         tails = "\n".join(f"--- {p.name}\n{p.read_text()[-1500:]}" for p in sorted(self.logs.glob("*.log")))
-        raise SystemExit(f"controlplane: {what} not ready within {seconds:.0f} s\n{tails}")
+        raise SystemExit(f"{headline}\n{tails}")
 
     def _pids(self) -> dict[str, int]:
         run = self.workdir / "run"
@@ -463,7 +485,18 @@ class ControlPlane:
 
     def _alive(self, pid: int) -> bool:
         # A recorded pid counts only while its command line still names this instance or its
-        # binaries: a recycled pid of another program is never signalled.
+        # binaries: a recycled pid of another program is never signalled. That check needs a
+        # /proc of our own pid namespace; a sandbox that unshares the pid namespace without
+        # mounting a new /proc (CI's, seen: every process looked dead at once) shows another
+        # namespace's pids there, and then only the signal test is left.
+        if not _own_proc():
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return False
+            except PermissionError:
+                return True
+            return True
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
         except OSError:
