@@ -121,8 +121,9 @@ cluster-tools: /usr/bin/etcd ## build the real-cluster tier's control plane (Go 
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends etcd-server
 
-# Against MLOPSLAB_TEST_KUBECONFIG when it is set (any cluster); otherwise against the control
-# plane built here, started for the run and stopped after it.
+# Against MLOPSLAB_TEST_KUBECONFIG when it is set (any cluster; MLOPSLAB_TEST_KUBECONFIG_B names a
+# second one for the two-cluster test); otherwise against two control planes built here, started
+# for the run and stopped after it.
 test-cluster: ## the real-cluster tier (a local control plane, or the cluster MLOPSLAB_TEST_KUBECONFIG names)
 	@if [ -n "$${MLOPSLAB_TEST_KUBECONFIG:-}" ]; then \
 	    echo "test-cluster: against $$MLOPSLAB_TEST_KUBECONFIG"; \
@@ -136,8 +137,11 @@ test-cluster: ## the real-cluster tier (a local control plane, or the cluster ML
 	    version=$$(awk '$$1 == "require" && $$2 == "k8s.io/kubernetes" {print $$3}' tests/cluster/controlplane/$$release/go.mod); \
 	    workdir=build/controlplane/$$version; \
 	    kubeconfig=$$($(BIN)/python -m tests.support.controlplane start --fresh --version $$version --workdir $$workdir) || exit 1; \
-	    echo "test-cluster: Kubernetes $$version at $$kubeconfig"; \
-	    rc=0; MLOPSLAB_TEST_KUBECONFIG=$$kubeconfig $(PYTEST) -p no:kmock tests/cluster || rc=$$?; \
+	    other=$$($(BIN)/python -m tests.support.controlplane start --fresh --version $$version --workdir $$workdir-b) \
+	        || { $(BIN)/python -m tests.support.controlplane stop --workdir $$workdir; exit 1; }; \
+	    echo "test-cluster: Kubernetes $$version at $$kubeconfig, and a second cluster at $$other"; \
+	    rc=0; MLOPSLAB_TEST_KUBECONFIG=$$kubeconfig MLOPSLAB_TEST_KUBECONFIG_B=$$other $(PYTEST) -p no:kmock tests/cluster || rc=$$?; \
+	    $(BIN)/python -m tests.support.controlplane stop --workdir $$workdir-b; \
 	    $(BIN)/python -m tests.support.controlplane stop --workdir $$workdir; \
 	    [ $$rc -eq 0 ] || { echo "make: the real-cluster tier failed on Kubernetes $$version (logs: $$workdir/logs)"; exit $$rc; }; \
 	done

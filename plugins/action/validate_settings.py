@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
+from ansible_collections.mlopslab.monitoring.plugins.module_utils import clusters as cluster_groups
 from ansible_collections.mlopslab.monitoring.plugins.module_utils import settings as rules
 
 COLLECTION = Path(__file__).resolve().parents[2]
@@ -50,7 +51,7 @@ def _given(theirs) -> tuple[dict, list[dict]]:
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
-    _VALID_ARGS = frozenset(("students", "clusters_only", "one_cluster"))
+    _VALID_ARGS = frozenset(("students", "clusters_only"))
 
     def _roles(self) -> tuple[dict[str, dict], dict]:
         """Each role's options (its main entry point) and the constant defaults of all roles."""
@@ -97,7 +98,6 @@ class ActionModule(ActionBase):
             argument_spec={
                 "students": {"type": "list", "elements": "str"},
                 "clusters_only": {"type": "bool", "default": False},
-                "one_cluster": {"type": "bool", "default": True},
             }
         )
         students = args["students"] or list(task_vars.get("ansible_play_hosts") or [])
@@ -112,9 +112,9 @@ class ActionModule(ActionBase):
             theirs = hostvars[student]
             given, unusable = _given(theirs)
             values = {**defaults, **given}
-            connections[student] = (
-                str(values.get("mlopslab_kubeconfig") or ""),
-                str(values.get("mlopslab_context") or ""),
+            connections[student] = tuple(
+                str(values.get(name) or "")
+                for name in ("mlopslab_kubeconfig", "mlopslab_context", "mlopslab_student_api_server")
             )
             if args["clusters_only"]:
                 continue
@@ -133,11 +133,29 @@ class ActionModule(ActionBase):
                 by_student[student] = problems
             else:
                 lab[student] = rules.lab_objects(checked)
-        for student, problems in rules.cluster_problems(connections if args["one_cluster"] else {}).items():
-            by_student.setdefault(student, []).extend(problems)
+        for student, wrong in cluster_groups.api_server_problems(connections).items():
+            server = connections[student][2]
+            by_student.setdefault(student, []).append(
+                rules.problem(
+                    "mlopslab_student_api_server",
+                    server,
+                    wrong,
+                    "one address per cluster: set it for the cluster's group of students",
+                    "group_vars/<the cluster's group>.yml",
+                )
+            )
         if not by_student:
-            # Each student's pods, as the capacity check (before any render) weighs them.
-            return {**result, "changed": False, "lab": lab, "msg": f"{len(students)} students' settings: no problems"}
+            # Each student's pods, as the capacity check (before any render) weighs them, and
+            # the students grouped by cluster: every cluster-side task loops over the groups.
+            groups = cluster_groups.group(connections, str(task_vars.get("mlopslab_namespace_prefix") or ""))
+            where = f" on {len(groups)} clusters" if len(groups) > 1 else ""
+            return {
+                **result,
+                "changed": False,
+                "lab": lab,
+                "clusters": groups,
+                "msg": f"{len(students)} students' settings{where}: no problems",
+            }
         lines = rules.report(by_student)
         return {
             **result,

@@ -241,6 +241,11 @@ def check_cohort(
         student["cause"] = top["code"] if top else None
         student["certainty"] = top.get("certainty", "high") if top else "high"
         student["status"] = HEALTHY if not top else FAILING if top["severity"] == ERROR else DEGRADED
+    return {"students": students, "summary": summarize(students)}
+
+
+def summarize(students: list[dict]) -> dict:
+    """Counts over judged students: how many of each status, and of each top cause."""
     summary = {"students": len(students)}
     for status in (HEALTHY, DEGRADED, FAILING):
         summary[status] = sum(s["status"] == status for s in students)
@@ -248,4 +253,4 @@ def check_cohort(
     for student in students:
         if student["cause"]:
             summary["causes"][student["cause"]] = summary["causes"].get(student["cause"], 0) + 1
-    return {"students": students, "summary": summary}
+    return summary

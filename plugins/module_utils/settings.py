@@ -294,38 +294,6 @@ def access_problems(values: dict) -> list[dict]:
     return problems
 
 
-def cluster_problems(connections: dict[str, tuple[str, str]]) -> dict[str, list[dict]]:
-    """Students whose cluster (mlopslab_kubeconfig, mlopslab_context) is not the first student's.
-
-    Every cluster-wide task of a run (preflight, apply, wait, verify, teardown) uses one
-    connection; a student given another cluster would silently be deployed to the first one.
-    Until runs are grouped by cluster, such a cohort is refused before anything is done."""
-    if not connections:
-        return {}
-    first_student, first = next(iter(connections.items()))
-
-    def described(connection):
-        kubeconfig, context = connection
-        return f"kubeconfig {kubeconfig or 'the default'}, context {context or 'its current one'}"
-
-    others = [c for c in dict.fromkeys(connections.values()) if c != first]
-    return {
-        student: [
-            problem(
-                "mlopslab_kubeconfig/mlopslab_context",
-                connection,
-                f"name another cluster ({described(connection)}) than {first_student}'s ({described(first)}): a run "
-                "works on one cluster, and a cohort across clusters is not supported yet, so this student would "
-                f"be deployed to {first_student}'s cluster ({len(others) + 1} clusters in this run)",
-                "the same mlopslab_kubeconfig and mlopslab_context for every student of a run",
-                "one run per cluster, each with --limit that cluster's students",
-            )
-        ]
-        for student, connection in connections.items()
-        if connection != first
-    }
-
-
 def host_problems(student: str, values: dict) -> list[dict]:
     """The Grafana host built from the domain must itself be a DNS name (an Ingress host)."""
     domain = values.get("mlopslab_ingress_domain")

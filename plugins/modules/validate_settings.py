@@ -34,14 +34,9 @@ options:
     elements: str
   clusters_only:
     description:
-      - Check only that every student names the same cluster (C(mlopslab_kubeconfig), C(mlopslab_context)), as a run
-        works on one cluster. The other checks always include this one.
+      - Only group the students by cluster (verify and teardown render nothing); the other checks are skipped.
     type: bool
     default: false
-  one_cluster:
-    description: Whether the run works on a cluster at all (C(false) when deploy only renders to files).
-    type: bool
-    default: true
 attributes:
   check_mode:
     support: full
@@ -61,6 +56,20 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+clusters:
+  description:
+    - The students grouped by cluster (C(mlopslab_kubeconfig) and C(mlopslab_context)), in the order of each group's
+      first student. Every cluster-side task of the playbooks loops over these groups, one module call per cluster.
+    - Students of one cluster given different C(mlopslab_student_api_server) values are a settings problem.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"name": "course-a (/etc/course/a.yaml)", "kubeconfig": "/etc/course/a.yaml", "context": "course-a",
+            "api_server": "", "students": ["user01", "user02"], "namespaces": ["user01", "user02"]}]
+lab:
+  description: Each student's objects as the capacity check weighs them (not in I(clusters_only) mode).
+  returned: success
+  type: dict
 msg:
   description: On failure, one line per problem, the students sharing it compressed into ranges.
   returned: always

@@ -148,3 +148,18 @@ def cluster(tmp_path_factory):
     target = Cluster(kubeconfig, tmp_path_factory.mktemp("cluster-tier"))
     yield target
     target.cleanup()
+
+
+@pytest.fixture(scope="module")
+def two_clusters(tmp_path_factory):
+    """This run's cohort on two API servers: the tier's cluster and MLOPSLAB_TEST_KUBECONFIG_B's
+    (`make test-cluster` starts a second control plane for it), one cohort and prefix on both."""
+    kubeconfig, other = os.environ.get("MLOPSLAB_TEST_KUBECONFIG"), os.environ.get("MLOPSLAB_TEST_KUBECONFIG_B")
+    if not (kubeconfig and other):
+        pytest.skip("MLOPSLAB_TEST_KUBECONFIG_B is unset: the two-cluster test needs a second cluster")
+    first = Cluster(kubeconfig, tmp_path_factory.mktemp("two-clusters"))
+    second = Cluster(other, tmp_path_factory.mktemp("two-clusters-b"))
+    second.cohort, second.prefix = first.cohort, first.prefix
+    yield first, second
+    first.cleanup()
+    second.cleanup()

@@ -90,13 +90,12 @@ GROUPS = {
         {"user01": {}, "user02": {"grafana_cpu_limit": "{{ no_such_variable }}"}},
         [("undefined", "grafana_cpu_limit (user02): cannot be evaluated: 'no_such_variable' is undefined")],
     ),
-    # A student given another cluster as a host var would be deployed to the first student's.
-    "two clusters": (
+    # Kubeconfigs are issued by one call per cluster, with one address for its students.
+    "two addresses for one cluster": (
         {},
-        {"user01": {}, "user02": {}, "user03": {"mlopslab_kubeconfig": "/etc/course/cluster-b.yaml"}},
+        {"user01": {}, "user02": {}, "user03": {"mlopslab_student_api_server": "https://vpn.example.com:6443"}},
         [
-            ("another cluster", "mlopslab_kubeconfig/mlopslab_context = ('/etc/course/cluster-b.yaml', '') (user03): name another cluster (kubeconfig /etc/course/cluster-b.yaml, context its current one) than user01's"),
-            ("not supported yet", "would be deployed to user01's cluster (2 clusters in this run)"),
+            ("one address per cluster", "mlopslab_student_api_server = 'https://vpn.example.com:6443' (user03): differs from user01's (none: the address in the kubeconfig) on the same cluster default"),
         ],
     ),
     "exporter and typos": (

@@ -154,13 +154,3 @@ def test_problems_shared_by_students_are_one_line_with_their_ranges():
         "Accepted: a quantity; e.g. 96Mi",
         "prometheus_retention_time = 'forever' (user31): is not a Prometheus duration. Accepted: a duration; e.g. 15d",
     ]
-
-
-def test_a_student_on_another_cluster_is_named_and_the_others_are_not():
-    same = ("", "")
-    problems = rules.cluster_problems({"user01": same, "user02": same, "user03": ("/b.yaml", ""), "user04": ("", "b")})
-    assert sorted(problems) == ["user03", "user04"]
-    assert "than user01's (kubeconfig the default, context its current one)" in problems["user03"][0]["wrong"]
-    assert "(3 clusters in this run)" in problems["user04"][0]["wrong"]
-    assert rules.cluster_problems({"user01": same, "user02": same}) == {}
-    assert rules.cluster_problems({}) == {}

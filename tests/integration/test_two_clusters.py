@@ -1,0 +1,144 @@
+"""A cohort across two clusters at once, each an emulator of its own: students are grouped by
+their connection settings (here user03 has the second cluster's kubeconfig as a host var), and
+deploy, the students' kubeconfigs, verify and teardown act on each student's own cluster, one
+call per cluster. Until every cluster of the run is known and checked, nothing is applied
+anywhere. The real-cluster tier repeats the deploy and teardown on two real API servers."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+import yaml
+
+from tests.support.as_student import list_pods_status
+from tests.support.cohort_pods import OOM_KILLED, student_objects
+from tests.support.kube_emulator import CLUSTER_FIXTURES, EmulatedCluster
+from tests.support.processes import REPO
+
+COHORT = "mlops-demo"
+KUBE_SYSTEM = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}}
+
+
+@pytest.fixture
+def second(tmp_path):
+    """Another cluster: an emulator of its own, with its own nodes and kube-system namespace."""
+    with EmulatedCluster(tmp_path / "b" / "kubeconfig", seed_files=[CLUSTER_FIXTURES / "nodes.yml"]) as cluster:
+        cluster.seed(KUBE_SYSTEM)
+        yield cluster
+
+
+@pytest.fixture
+def course(kube, second, ansible_playbook, tmp_path):
+    """user01 and user02 on the default cluster (K8S_AUTH_KUBECONFIG), user03 on the second."""
+    kube.seed(KUBE_SYSTEM)
+    folder = tmp_path / "inventory"
+    shutil.copytree(REPO / "inventory" / "group_vars", folder / "group_vars")
+    (folder / "cohort.yml").write_text("cohort:\n  hosts:\n    user01:\n    user02:\n    user03:\n")
+    (folder / "host_vars").mkdir()
+
+    def place(student, kubeconfig):
+        (folder / "host_vars" / f"{student}.yml").write_text(yaml.safe_dump({"mlopslab_kubeconfig": str(kubeconfig)}))
+
+    place("user03", second.kubeconfig)
+
+    def run(playbook, *args, check=True):
+        return ansible_playbook(
+            f"playbooks/{playbook}.yml",
+            "-i",
+            str(folder / "cohort.yml"),
+            "-e",
+            f"mlopslab_build_dir={tmp_path / 'build'}",
+            "-e",
+            "mlopslab_wait=false",
+            "-e",
+            "mlopslab_teardown_timeout=5",
+            *args,
+            env={"K8S_AUTH_KUBECONFIG": str(kube.kubeconfig)},
+            check=check,
+        )
+
+    run.place = place
+    run.folder = tmp_path / "build" / COHORT
+    return run
+
+
+def labs(cluster):
+    return sorted(
+        n["metadata"]["name"]
+        for n in cluster.request("GET", "/api/v1/namespaces")["items"]
+        if (n["metadata"].get("labels") or {}).get("mlopslab.io/cohort") == COHORT
+    )
+
+
+def test_each_student_is_deployed_handed_out_and_removed_on_their_own_cluster(kube, second, course):
+    first = course("deploy")
+    assert labs(kube) == ["user01", "user02"] and labs(second) == ["user03"]
+    # One apply call per cluster: the second cluster saw only user03's objects.
+    patched = {
+        r.url.path.split("/namespaces/")[1].split("/")[0] for r in second.emulator._requests if r.method == "PATCH"
+    }
+    assert patched == {"user03"}
+    assert "3 students applied to 2 clusters" in first.text
+    assert re.search(rf"^\s+user03\s+user03\s+{re.escape(str(second.kubeconfig))}\s+20\s", first.output, re.M)
+    # Each kubeconfig handed out names the student's own cluster, and works there.
+    for student, cluster in (("user01", kube), ("user03", second)):
+        path = course.folder / "kubeconfigs" / f"{student}.yaml"
+        assert yaml.safe_load(path.read_text())["clusters"][0]["cluster"]["server"] == cluster.url
+        assert list_pods_status(path, student) == 200
+
+    again = course("deploy")
+    assert again.changed() == 0, again.output[-3000:]
+    assert again.text.count("kubeconfig: kept") == 3
+
+    removed = course("teardown", "-e", f"mlopslab_teardown_confirm={COHORT}")
+    assert f"delete user03 student user03 on {second.kubeconfig}" in removed.text
+    assert labs(kube) == [] and labs(second) == []
+    deleted = [r.url.path for r in second.emulator._requests if r.method == "DELETE"]
+    assert deleted == ["/api/v1/namespaces/user03"]
+
+
+def test_verify_checks_each_student_on_their_own_cluster(kube, second, course):
+    kube.seed(*student_objects("user01"), *student_objects("user02"))
+    second.seed(*student_objects("user03", OOM_KILLED))
+    course(
+        "verify",
+        "-e", "verify_fail=false",
+        "-e", "mlopslab_verify_prometheus_access=none",
+        "-e", "mlopslab_verify_grafana_access=none",
+        "-e", "mlopslab_verify_student_access=false",
+    )  # fmt: skip
+    report = json.loads(sorted(course.folder.glob("verify-*.json"))[-1].read_text())
+    found = {s["namespace"]: (s["cluster"], s["cause"]) for s in report["students"]}
+    # user03's lab exists on the second cluster only: looked for on the first, it would be missing.
+    assert found["user03"] == (str(second.kubeconfig), "oom_killed")
+    assert found["user01"][0] == found["user02"][0] == "default (K8S_AUTH_KUBECONFIG or ~/.kube/config)"
+    assert found["user01"][1] != "oom_killed"
+    assert [c["students"] for c in report["clusters"]] == [2, 1]
+
+
+def test_an_unreachable_cluster_stops_the_run_before_anything_is_applied_anywhere(kube, course, tmp_path):
+    dead = tmp_path / "dead.kubeconfig"
+    dead.write_text(kube.kubeconfig.read_text().replace(kube.url, "http://127.0.0.1:9"))
+    course.place("user03", dead)
+    run = course("deploy", check=False)
+    assert run.returncode != 0
+    assert f"Cannot reach the Kubernetes API (kubeconfig: {dead}, context: the current one)" in run.text
+    assert labs(kube) == [] and not course.folder.exists()
+
+
+def test_two_ways_to_one_cluster_are_refused(kube, course, tmp_path):
+    # Another file, the same cluster: user03's preflight would count user01's pods as another course's.
+    copy = tmp_path / "same-cluster.kubeconfig"
+    copy.write_text(kube.kubeconfig.read_text())
+    course.place("user03", copy)
+    run = course("deploy", check=False)
+    assert run.returncode != 0
+    assert (
+        f"the students of {copy} (user03) and of default (K8S_AUTH_KUBECONFIG or ~/.kube/config) (user01, user02)"
+        in (run.text)
+    )
+    assert "reach the same cluster (kube-system uid" in run.text and "Nothing was changed" in run.text
+    assert labs(kube) == []
