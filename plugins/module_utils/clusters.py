@@ -113,7 +113,7 @@ def capacity(nodes: list[dict], pods: list[dict], lab: dict[str, list[dict]]) ->
         report["cluster"] = cluster["name"]
         reports.append(report)
         if several:
-            table.append(f"cluster {cluster['name']}:")
+            table += [""] * bool(table) + [f"cluster {cluster['name']}:"]
         table += lifecycle.capacity_table(report)
         if several and not report["fits"]:
             verdicts.append(f"On {cluster['name']}: {report['verdict']}")
