@@ -5,26 +5,14 @@ must change nothing."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 import yaml
 
+from tests.support.cohort_inventory import inventory, lifecycle_args
 from tests.support.kube_emulator import CLUSTER_FIXTURES, UNAVAILABLE
-from tests.support.processes import REPO
 
 COHORT = "mlops-demo"
 LABELS = {"app.kubernetes.io/managed-by": "mlopslab", "mlopslab.io/cohort": COHORT}
-
-
-def inventory(tmp_path, students, name="cohort.yml"):
-    """An inventory folder like inventory/: the example group_vars, these students."""
-    folder = tmp_path / "inventory"
-    if not (folder / "group_vars").exists():
-        shutil.copytree(REPO / "inventory" / "group_vars", folder / "group_vars")
-    hosts = "".join(f"    {s}:\n" for s in students)
-    (folder / name).write_text(f"cohort:\n  hosts:\n{hosts}")
-    return folder / name
 
 
 @pytest.fixture
@@ -34,12 +22,7 @@ def play(kube, ansible_playbook, tmp_path):
             f"playbooks/{playbook}.yml",
             "-i",
             str(inventory(tmp_path, students)),
-            "-e",
-            f"mlopslab_build_dir={tmp_path / 'build'}",
-            "-e",
-            "mlopslab_wait=false",
-            "-e",
-            "mlopslab_teardown_timeout=5",
+            *lifecycle_args(tmp_path),
             *args,
             env={"K8S_AUTH_KUBECONFIG": str(kube.kubeconfig), **(env or {})},
             check=check,

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 
 import pytest
 import yaml
 
 from tests.support.as_student import list_pods_status
+from tests.support.cohort_inventory import inventory, lifecycle_args
 from tests.support.cohort_pods import OOM_KILLED, student_objects
 from tests.support.kube_emulator import CLUSTER_FIXTURES, EmulatedCluster
-from tests.support.processes import REPO
 
 COHORT = "mlops-demo"
 KUBE_SYSTEM = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}}
@@ -34,13 +33,10 @@ def second(tmp_path):
 def course(kube, second, ansible_playbook, tmp_path):
     """user01 and user02 on the default cluster (K8S_AUTH_KUBECONFIG), user03 on the second."""
     kube.seed(KUBE_SYSTEM)
-    folder = tmp_path / "inventory"
-    shutil.copytree(REPO / "inventory" / "group_vars", folder / "group_vars")
-    (folder / "cohort.yml").write_text("cohort:\n  hosts:\n    user01:\n    user02:\n    user03:\n")
-    (folder / "host_vars").mkdir()
+    students = ("user01", "user02", "user03")
 
     def place(student, kubeconfig):
-        (folder / "host_vars" / f"{student}.yml").write_text(yaml.safe_dump({"mlopslab_kubeconfig": str(kubeconfig)}))
+        inventory(tmp_path, students, host_vars={student: {"mlopslab_kubeconfig": str(kubeconfig)}})
 
     place("user03", second.kubeconfig)
 
@@ -48,13 +44,8 @@ def course(kube, second, ansible_playbook, tmp_path):
         return ansible_playbook(
             f"playbooks/{playbook}.yml",
             "-i",
-            str(folder / "cohort.yml"),
-            "-e",
-            f"mlopslab_build_dir={tmp_path / 'build'}",
-            "-e",
-            "mlopslab_wait=false",
-            "-e",
-            "mlopslab_teardown_timeout=5",
+            str(tmp_path / "inventory" / "cohort.yml"),
+            *lifecycle_args(tmp_path),
             *args,
             env={"K8S_AUTH_KUBECONFIG": str(kube.kubeconfig)},
             check=check,
