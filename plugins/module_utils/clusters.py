@@ -11,7 +11,7 @@ per cohort that the reports and the per-student tasks read. Pure: unit-tested wi
 from __future__ import annotations
 
 from ansible_collections.mlopslab.monitoring.plugins.module_utils import lifecycle, outcomes
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.lab_health import summarize
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.lab_health import summarize, unreachable
 
 # Every cluster has it and no cohort ever deletes it: its uid tells two connections to one
 # cluster apart from two clusters (the identity kubeadm, Cluster API and OpenShift use too).
@@ -151,13 +151,21 @@ def deploy_outcomes(
 
 def health(results: list[dict]) -> dict:
     """lab_health_info's per-cluster answers as one cohort's: students (each with its cluster),
-    the summary recounted, and the clusters checked."""
+    the summary recounted, and the clusters checked. A cluster whose check failed as a whole
+    (the API went away) gives each of its students a cluster_unreachable finding: the other
+    clusters' students are still reported, and nobody is left out."""
     students, clusters = [], []
     for result in results:
         cluster = result["item"]
-        mine = [{**s, "cluster": cluster["name"]} for s in result.get("students") or []]
+        checked = result.get("students") is not None  # fail_on_unhealthy fails with the students
+        if not checked:
+            why = result.get("msg") or "no answer from lab_health_info"
+            theirs = unreachable(cluster["namespaces"], cluster["name"], why)
+        else:
+            theirs = result["students"]
+        mine = [{**s, "cluster": cluster["name"]} for s in theirs]
         students += mine
-        clusters.append({"name": cluster["name"], "students": len(mine)})
+        clusters.append({"name": cluster["name"], "students": len(mine), "checked": checked})
     return {"students": students, "summary": summarize(students), "clusters": clusters}
 
 

@@ -31,6 +31,7 @@ from ansible_collections.mlopslab.monitoring.plugins.module_utils.targets import
 
 COMPONENTS = ("metrics-exporter", "prometheus", "grafana")
 STUDENT_CODES = (
+    "cluster_unreachable",
     *OBJECT_CODES,
     "prometheus_unreachable",
     "target_missing",
@@ -235,6 +236,11 @@ def check_cohort(
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         list(pool.map(probe, students))
 
+    return judge(students)
+
+
+def judge(students: list[dict]) -> dict:
+    """Each student's status and cause from their findings (the most important first), and the summary."""
     for student in students:
         student["findings"].sort(key=_rank)
         top = student["findings"][0] if student["findings"] else None
@@ -242,6 +248,32 @@ def check_cohort(
         student["certainty"] = top.get("certainty", "high") if top else "high"
         student["status"] = HEALTHY if not top else FAILING if top["severity"] == ERROR else DEGRADED
     return {"students": students, "summary": summarize(students)}
+
+
+def unreachable(namespaces: list[str], cluster: str, why: str) -> list[dict]:
+    """The students of a cluster verify could not check at all: failing with the reason, never
+    left out of the report (which would read as a smaller, healthier cohort)."""
+    return judge(
+        [
+            {
+                "namespace": namespace,
+                "pods": [],
+                "targets": [],
+                "series": {},
+                "grafana": {"checked": False},
+                "access": {"checked": False, "problems": []},
+                "findings": [
+                    _finding(
+                        "cluster_unreachable",
+                        f"the lab could not be checked: {cluster} did not answer ({why})",
+                        f"check that mlopslab_kubeconfig / mlopslab_context reach {cluster}, then rerun verify.yml",
+                    )
+                ],
+                "restarts": 0,
+            }
+            for namespace in namespaces
+        ]
+    )["students"]
 
 
 def summarize(students: list[dict]) -> dict:

@@ -15,7 +15,7 @@ import yaml
 from tests.support.as_student import list_pods_status
 from tests.support.cohort_inventory import inventory, lifecycle_args
 from tests.support.cohort_pods import OOM_KILLED, student_objects
-from tests.support.kube_emulator import CLUSTER_FIXTURES, EmulatedCluster
+from tests.support.kube_emulator import CLUSTER_FIXTURES, UNAVAILABLE, EmulatedCluster
 
 COHORT = "mlops-demo"
 KUBE_SYSTEM = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}}
@@ -108,6 +108,8 @@ def test_verify_checks_each_student_on_their_own_cluster(kube, second, course):
     assert found["user01"][0] == found["user02"][0] == "default (K8S_AUTH_KUBECONFIG or ~/.kube/config)"
     assert found["user01"][1] != "oom_killed"
     assert [c["students"] for c in report["clusters"]] == [2, 1]
+    markdown = sorted(course.folder.glob("verify-*.md"))[-1].read_text()
+    assert "| user03 | failing | oom_killed | " in markdown and f" | {second.kubeconfig} |" in markdown
 
 
 def test_an_unreachable_cluster_stops_the_run_before_anything_is_applied_anywhere(kube, course, tmp_path):
@@ -133,3 +135,21 @@ def test_two_ways_to_one_cluster_are_refused(kube, course, tmp_path):
     )
     assert "reach the same cluster (kube-system uid" in run.text and "Nothing was changed" in run.text
     assert labs(kube) == []
+
+
+def test_a_cluster_that_does_not_answer_verify_fails_its_students_and_the_others_are_reported(kube, second, course):
+    kube.seed(*student_objects("user01"), *student_objects("user02"))
+    second.emulator["get /api/v1/pods"] << 503 << UNAVAILABLE
+    run = course(
+        "verify",
+        "-e", "mlopslab_verify_prometheus_access=none",
+        "-e", "mlopslab_verify_grafana_access=none",
+        "-e", "mlopslab_verify_student_access=false",
+        check=False,
+    )  # fmt: skip
+    assert run.returncode != 0
+    assert run.recap["user03"]["failed"] == 1 and run.recap["user01"]["failed"] == 0
+    assert f"user03: cluster_unreachable: the lab could not be checked: {second.kubeconfig} did not answer" in run.text
+    report = json.loads(sorted(course.folder.glob("verify-*.json"))[-1].read_text())
+    assert [s["namespace"] for s in report["students"]] == ["user01", "user02", "user03"]
+    assert [c["checked"] for c in report["clusters"]] == [True, False]

@@ -147,7 +147,25 @@ def test_health_is_one_cohort_with_each_student_s_cluster():
         "students": 3, "healthy": 1, "degraded": 0, "failing": 2, "causes": {"oom_killed": 2}
     }  # fmt: skip
     assert [s["cluster"] for s in merged["students"]] == [A["name"], A["name"], B["name"]]
-    assert merged["clusters"] == [{"name": A["name"], "students": 2}, {"name": B["name"], "students": 1}]
+    assert merged["clusters"] == [
+        {"name": A["name"], "students": 2, "checked": True}, {"name": B["name"], "students": 1, "checked": True}
+    ]  # fmt: skip
+
+
+def test_a_cluster_verify_could_not_check_fails_its_students_and_keeps_the_others():
+    results = [
+        {"item": A, "students": [judged("user01", "healthy"), judged("user03", "healthy")]},
+        {"item": B, "failed": True, "msg": "cannot list the cohort's namespaces: Connection refused"},
+    ]
+    merged = clusters.health(results)
+    user02 = merged["students"][2]
+    assert (user02["namespace"], user02["status"], user02["cause"]) == ("user02", "failing", "cluster_unreachable")
+    assert (
+        "course-b (/etc/course/b.yaml) did not answer (cannot list the cohort's namespaces: Connection refused)"
+        in (user02["findings"][0]["message"])
+    )
+    assert merged["summary"]["healthy"] == 2 and merged["summary"]["failing"] == 1
+    assert [c["checked"] for c in merged["clusters"]] == [True, False]
 
 
 def test_teardown_looks_for_each_student_on_their_own_cluster():
