@@ -41,6 +41,10 @@ def clusters_health(results):
     return clusters.health(_results(results, "health"))
 
 
+def clusters_issued(results):
+    return clusters.issued(_results(results, "student_access"))
+
+
 def clusters_shared(listed):
     return clusters.same_cluster_problems(_results(listed, "namespaces"))
 
@@ -60,6 +64,7 @@ class FilterModule:
             "clusters_capacity": clusters_capacity,
             "clusters_deploy_outcomes": clusters_deploy_outcomes,
             "clusters_health": clusters_health,
+            "clusters_issued": clusters_issued,
             "clusters_shared": clusters_shared,
             "clusters_teardown_plan": clusters_teardown_plan,
             "clusters_teardown_outcome": clusters_teardown_outcome,

@@ -23,10 +23,17 @@ def deploy_outcomes(outcome, students, manifests, deployments=None, wait_timeout
         raise AnsibleFilterError(f"deploy_outcomes: cannot attribute the results to students: {e}") from e
 
 
+def deploy_summary(students, records, manifests, accesses=None, results=None, clusters=None):
+    """ansible_play_hosts_all | deploy_summary(records, manifests, access, outcomes, clusters) -> rows."""
+    return outcomes.summary_rows(
+        list(students), dict(records), dict(manifests), dict(accesses or {}), dict(results or {}), list(clusters or [])
+    )
+
+
 def unavailable(deployments, namespaces):
     return outcomes.unavailable(list(deployments), list(namespaces))
 
 
 class FilterModule:
     def filters(self):
-        return {"deploy_outcomes": deploy_outcomes, "unavailable": unavailable}
+        return {"deploy_outcomes": deploy_outcomes, "deploy_summary": deploy_summary, "unavailable": unavailable}

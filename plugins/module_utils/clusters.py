@@ -169,6 +169,25 @@ def health(results: list[dict]) -> dict:
     return {"students": students, "summary": summarize(students), "clusters": clusters}
 
 
+def issued(results: list[dict]) -> list[dict]:
+    """student_access's answers over the clusters, one entry per student. A cluster whose call
+    failed as a whole (its ServiceAccounts could not be listed) gives each of its students that
+    failure as their own: a kubeconfig not issued is said per student, never left unsaid."""
+    answers = []
+    for result in results:
+        if result.get("students") is not None:
+            answers += result["students"]
+        elif not result.get("skipped"):
+            cluster = result["item"]
+            why = f"{cluster['name']}: {result.get('msg') or 'no answer from student_access'}"
+            answers += [
+                {"student": student, "namespace": namespace, "kubeconfig": "", "action": "failed", "why": "",
+                 "error": why, "changed": False, "token_expires": "", "shortened": False}
+                for student, namespace in zip(cluster["students"], cluster["namespaces"], strict=True)
+            ]  # fmt: skip
+    return answers
+
+
 def teardown_plan(listed: list[dict], cohort: str, only: list[str], inventory: list[str], whole_cohort: bool) -> dict:
     """lifecycle.namespace_plan on each cluster, put together.
 

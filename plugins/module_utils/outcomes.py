@@ -105,3 +105,26 @@ def deploy_outcomes(
             "message": "\n".join(lines),  # one line each: printed as a block, never folded
         }
     return answers
+
+
+def summary_rows(
+    students, records: dict, manifests: dict, accesses: dict, outcomes: dict, clusters: list[dict]
+) -> list[list[str]]:
+    """The deploy summary's table, its header first: every student of the run, one who failed
+    too (marked FAILED, not left out, which would read as a smaller cohort that all went well).
+    A cluster column when the run spans several clusters."""
+    cluster_of = {s: c["name"] for c in clusters for s in c["students"]} if len(clusters) > 1 else {}
+    rows = [
+        ["student", "namespace", *(["cluster"] * bool(cluster_of)), "objects", "result", "token expires", "Grafana"]
+    ]
+    for student in sorted(students):
+        record = records[student]
+        issued = accesses.get(student) or {}
+        failed = (outcomes.get(student) or {}).get("failed") or bool(issued.get("error"))
+        action = issued.get("action") or "-"
+        token = issued.get("token_expires") or ("NOT ISSUED" if action == "failed" else action)
+        reach = record["grafana_url"] if record.get("how_to_reach") == "browse to the URL" else record["how_to_reach"]
+        cluster = [cluster_of.get(student, "")] * bool(cluster_of)
+        rows.append([student, record["namespace"], *cluster, str(len(manifests[student])),
+                     "FAILED" if failed else "ok", token, reach])  # fmt: skip
+    return rows

@@ -73,7 +73,7 @@ def test_each_student_is_deployed_handed_out_and_removed_on_their_own_cluster(ku
     }
     assert patched == {"user03"}
     assert "3 students applied to 2 clusters" in first.text
-    assert re.search(rf"^\s+user03\s+user03\s+{re.escape(str(second.kubeconfig))}\s+20\s", first.output, re.M)
+    assert re.search(rf"^\s+user03\s+user03\s+{re.escape(str(second.kubeconfig))}\s+20\s+ok\s", first.output, re.M)
     # Each kubeconfig handed out names the student's own cluster, and works there.
     for student, cluster in (("user01", kube), ("user03", second)):
         path = course.folder / "kubeconfigs" / f"{student}.yaml"
@@ -153,3 +153,17 @@ def test_a_cluster_that_does_not_answer_verify_fails_its_students_and_the_others
     report = json.loads(sorted(course.folder.glob("verify-*.json"))[-1].read_text())
     assert [s["namespace"] for s in report["students"]] == ["user01", "user02", "user03"]
     assert [c["checked"] for c in report["clusters"]] == [True, False]
+
+
+def test_kubeconfigs_a_cluster_could_not_issue_fail_its_own_students_only(kube, second, course):
+    second.emulator["get /api/v1/serviceaccounts"] << 503 << UNAVAILABLE
+    run = course("deploy", check=False)
+    assert run.returncode != 0
+    assert run.recap["user03"]["failed"] == 1
+    assert run.recap["user01"]["failed"] == 0 and run.recap["user02"]["failed"] == 0
+    assert f"kubeconfig not issued: {second.kubeconfig}: cannot list the students' ServiceAccounts" in run.text
+    assert (course.folder / "kubeconfigs" / "user01.yaml").exists()
+    assert not (course.folder / "kubeconfigs" / "user03.yaml").exists()
+    # The summary and the sheet still say it for user03.
+    assert re.search(r"^\s+user03\s+user03\s+\S+\s+20\s+FAILED\s+NOT ISSUED\s", run.output, re.M), run.output[-3000:]
+    assert "cohort mlops-demo: 3 students applied to 2 clusters, 1 FAILED" in run.text

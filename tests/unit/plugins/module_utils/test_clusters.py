@@ -226,3 +226,19 @@ def test_teardown_outcome_per_namespace_and_cluster():
     }  # fmt: skip
     assert outcome["wait_errors"] == {"user05": "connection refused", "user06": "connection refused"}
     assert [(e["namespace"], e["cluster"], e["phase"]) for e in outcome["stuck"]] == [("user01", "a", "Terminating")]
+
+
+def test_a_cluster_whose_kubeconfigs_could_not_be_issued_says_so_for_each_of_its_students():
+    mine = {"student": "user01", "namespace": "user01", "action": "kept", "error": "", "changed": False}
+    results = [
+        {"item": A, "students": [mine, {**mine, "student": "user03", "namespace": "user03"}]},
+        {"item": B, "failed": True, "msg": "cannot list the students' ServiceAccounts: Unauthorized"},
+    ]
+    answers = clusters.issued(results)
+    assert [a["student"] for a in answers] == ["user01", "user03", "user02"]
+    assert answers[2]["action"] == "failed"
+    assert (
+        answers[2]["error"] == "course-b (/etc/course/b.yaml): cannot list the students' ServiceAccounts: Unauthorized"
+    )
+    # Render-only runs skip the call: nobody was issued anything, and nothing failed.
+    assert clusters.issued([{"item": A, "skipped": True}]) == []

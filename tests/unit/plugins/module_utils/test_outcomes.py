@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from plugins.module_utils.outcomes import deploy_outcomes, deployment_ready, unavailable
+from plugins.module_utils.outcomes import deploy_outcomes, deployment_ready, summary_rows, unavailable
 
 HERE = Path(__file__).parent
 APPLY = HERE / "fixtures" / "apply"
@@ -133,3 +133,24 @@ def test_deployments_that_could_not_be_listed_fail_every_student_with_the_reason
         assert outcomes[student]["failed"] is True
         assert "could not check that the Deployments are available" in outcomes[student]["message"]
         assert "Connection refused" in outcomes[student]["message"]
+
+
+def test_the_summary_lists_every_student_of_the_run_and_marks_who_failed():
+    records = {
+        s: {"namespace": s, "grafana_url": "", "how_to_reach": f"kubectl -n {s} port-forward"} for s in ("a", "b")
+    }
+    manifests = {"a": [{}] * 20, "b": [{}] * 20}
+    accesses = {
+        "a": {"action": "kept", "token_expires": "2027-03-21 20:16 UTC"},
+        "b": {"action": "failed", "error": "x"},
+    }
+    rows = summary_rows(
+        ["b", "a"], records, manifests, accesses, {"a": {"failed": False}}, [{"name": "k", "students": ["a", "b"]}]
+    )
+    assert rows == [
+        ["student", "namespace", "objects", "result", "token expires", "Grafana"],
+        ["a", "a", "20", "ok", "2027-03-21 20:16 UTC", "kubectl -n a port-forward"],
+        ["b", "b", "20", "FAILED", "NOT ISSUED", "kubectl -n b port-forward"],
+    ]
+    two = [{"name": "k", "students": ["a"]}, {"name": "m", "students": ["b"]}]
+    assert summary_rows(["a", "b"], records, manifests, {}, {}, two)[2][:6] == ["b", "b", "m", "20", "ok", "-"]
