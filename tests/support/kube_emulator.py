@@ -361,9 +361,19 @@ class LabEmulator(kmock.KubernetesEmulator):
             info.kind, info.namespaced, info.verbs = kind, namespaced, VERBS
             info.subresources = {"status"}
         self._tokens: dict[str, dict] = {}  # GAP 12: the tokens issued, by token, with their claims
+        self._refusals: list[tuple[str, str, KubernetesError]] = []  # GAP 13
+
+    # GAP 13 (refusals): kmock carries out a write even when a reaction answers it with an error
+    # (by design: the objects stay for assertions); a real API server that refuses a request
+    # changes nothing. A refusal set with refuse() answers before anything is stored or deleted.
+    def refuse(self, method: str, path: str, error: KubernetesError) -> None:
+        self._refusals.append((method.upper(), path, error))
 
     async def _handle(self, request: kmock.Request) -> Any:
         path = request.url.path
+        for method, refused, error in self._refusals:
+            if request.method == method and path == refused:
+                raise error
         token = (request.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
         if token in self._tokens:
             self._authorize(self._tokens[token], request.method, path)
@@ -579,6 +589,11 @@ class EmulatedCluster:
         """Emulate kube-apiserver --service-account-max-token-expiration (GAP 12)."""
         assert self.emulator is not None
         self.emulator.max_token_seconds = seconds
+
+    def refuse(self, method: str, path: str, status: int, reason: str, message: str) -> None:
+        """From now on, answer `method path` with this Status and change nothing (GAP 13)."""
+        assert self.emulator is not None
+        self.emulator.refuse(method, path, KubernetesError(status=status, reason=reason, message=message, details={}))
 
     def requests_made(self) -> int:
         assert self.emulator is not None
