@@ -65,8 +65,8 @@ def test_applies_every_student_and_a_second_run_changes_nothing(kube, deploy):
     ids=["webhook", "invalid"],
 )
 def test_one_students_failure_is_theirs_alone_and_a_rerun_heals_it(kube, deploy, refusal, says):
-    # The API refuses user02's exporter Deployment once.
-    (kube.emulator["patch /apis/apps/v1/namespaces/user02/deployments/metrics-exporter"][:1] << 422 << refusal)
+    # The API refuses user02's exporter Deployment once (and, as a real server, stores nothing).
+    kube.refuse("PATCH", "/apis/apps/v1/namespaces/user02/deployments/metrics-exporter", refusal, times=1)
     broken = deploy("-e", "mlopslab_wait=false", check=False)
     assert broken.returncode != 0
     assert broken.recap["user02"]["failed"] == 1
@@ -74,12 +74,14 @@ def test_one_students_failure_is_theirs_alone_and_a_rerun_heals_it(kube, deploy,
     assert "user02: 20 objects" in broken.text and "Failed: Deployment/metrics-exporter" in broken.text
     assert says in broken.text
     assert names(kube, "/apis/apps/v1/namespaces/user03/deployments") == ["grafana", "metrics-exporter", "prometheus"]
+    assert names(kube, "/apis/apps/v1/namespaces/user02/deployments") == ["grafana", "prometheus"]
 
-    # kmock stores an object even when a reaction refuses the request, so the rerun finds it in
-    # place; on a real API server the rerun would create it (user02 changed=1).
+    # The rerun creates what was refused, and changes nothing of the others.
     healed = deploy("-e", "mlopslab_wait=false")
-    assert healed.recap["user02"]["failed"] == 0
+    assert healed.recap["user02"]["failed"] == 0 and healed.recap["user02"]["changed"] == 1
+    assert "user02: 20 objects, 1 changed: Deployment/metrics-exporter." in healed.text
     assert healed.recap["user01"]["changed"] == 0 and healed.recap["user03"]["changed"] == 0
+    assert names(kube, "/apis/apps/v1/namespaces/user02/deployments") == ["grafana", "metrics-exporter", "prometheus"]
 
 
 def mark_deployments_available(kube, stop: threading.Event):

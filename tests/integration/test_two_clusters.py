@@ -15,7 +15,7 @@ import yaml
 from tests.support.as_student import list_pods_status
 from tests.support.cohort_inventory import inventory, lifecycle_args
 from tests.support.cohort_pods import OOM_KILLED, student_objects
-from tests.support.kube_emulator import CLUSTER_FIXTURES, UNAVAILABLE, EmulatedCluster
+from tests.support.kube_emulator import CLUSTER_FIXTURES, UNAVAILABLE, EmulatedCluster, api_status
 
 COHORT = "mlops-demo"
 KUBE_SYSTEM = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}}
@@ -171,8 +171,8 @@ def test_kubeconfigs_a_cluster_could_not_issue_fail_its_own_students_only(kube, 
 
 def test_a_cluster_that_refuses_teardown_keeps_its_students_and_the_other_is_emptied(kube, second, course):
     course("deploy")
-    message = 'namespaces "user03" is forbidden: the course admin holds it'
-    second.refuse("DELETE", "/api/v1/namespaces/user03", 403, "Forbidden", message)
+    refusal = api_status(403, "Forbidden", 'namespaces "user03" is forbidden: the course admin holds it')
+    second.refuse("DELETE", "/api/v1/namespaces/user03", refusal)
     run = course("teardown", "-e", f"mlopslab_teardown_confirm={COHORT}", check=False)
     assert run.returncode != 0 and run.recap["user03"]["failed"] == 1 and run.recap["user01"]["failed"] == 0
     assert "user03: not deleted:" in run.text and "the course admin holds it" in run.text

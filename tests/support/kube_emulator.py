@@ -361,19 +361,24 @@ class LabEmulator(kmock.KubernetesEmulator):
             info.kind, info.namespaced, info.verbs = kind, namespaced, VERBS
             info.subresources = {"status"}
         self._tokens: dict[str, dict] = {}  # GAP 12: the tokens issued, by token, with their claims
-        self._refusals: list[tuple[str, str, KubernetesError]] = []  # GAP 13
+        self._refusals: list[dict] = []  # GAP 13
 
     # GAP 13 (refusals): kmock carries out a write even when a reaction answers it with an error
     # (by design: the objects stay for assertions); a real API server that refuses a request
     # changes nothing. A refusal set with refuse() answers before anything is stored or deleted.
-    def refuse(self, method: str, path: str, error: KubernetesError) -> None:
-        self._refusals.append((method.upper(), path, error))
+    def refuse(self, method: str, path: str, error: KubernetesError, times: int | None = None) -> None:
+        self._refusals.append({"method": method.upper(), "path": path, "error": error, "left": times})
+
+    def _check_refusals(self, request: kmock.Request) -> None:
+        for refusal in self._refusals:
+            if request.method == refusal["method"] and request.url.path == refusal["path"] and refusal["left"] != 0:
+                if refusal["left"] is not None:
+                    refusal["left"] -= 1
+                raise refusal["error"]
 
     async def _handle(self, request: kmock.Request) -> Any:
+        self._check_refusals(request)
         path = request.url.path
-        for method, refused, error in self._refusals:
-            if request.method == method and path == refused:
-                raise error
         token = (request.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
         if token in self._tokens:
             self._authorize(self._tokens[token], request.method, path)
@@ -590,10 +595,14 @@ class EmulatedCluster:
         assert self.emulator is not None
         self.emulator.max_token_seconds = seconds
 
-    def refuse(self, method: str, path: str, status: int, reason: str, message: str) -> None:
-        """From now on, answer `method path` with this Status and change nothing (GAP 13)."""
+    def refuse(self, method: str, path: str, status: dict, times: int | None = None) -> None:
+        """Answer `method path` with this Status (api_status), `times` times or from now on, and
+        change nothing (GAP 13)."""
         assert self.emulator is not None
-        self.emulator.refuse(method, path, KubernetesError(status=status, reason=reason, message=message, details={}))
+        error = KubernetesError(
+            status=status["code"], reason=status["reason"], message=status["message"], details=status.get("details")
+        )
+        self.emulator.refuse(method, path, error, times)
 
     def requests_made(self) -> int:
         assert self.emulator is not None
