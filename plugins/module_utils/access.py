@@ -21,6 +21,7 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 COLUMNS = (
     "student",
     "namespace",
+    "cluster",
     "kubeconfig",
     "token_expires",
     "grafana_url",
@@ -208,6 +209,7 @@ def records(accesses: dict, results: list | None, folder: str, cohort: str) -> l
                 **{c: known.get(c, "") for c in COLUMNS},
                 "student": student,
                 "cohort": cohort,
+                "cluster": result.get("cluster", ""),
                 "kubeconfig": result.get("kubeconfig", ""),
                 "token_expires": result.get("token_expires", "")
                 or ("revoked" if result.get("action") == "revoked" else ""),

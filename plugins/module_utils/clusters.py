@@ -170,19 +170,20 @@ def health(results: list[dict]) -> dict:
 
 
 def issued(results: list[dict]) -> list[dict]:
-    """student_access's answers over the clusters, one entry per student. A cluster whose call
-    failed as a whole (its ServiceAccounts could not be listed) gives each of its students that
-    failure as their own: a kubeconfig not issued is said per student, never left unsaid."""
+    """student_access's answers over the clusters, one entry per student, each naming its cluster
+    (the access sheet's column). A cluster whose call failed as a whole (its ServiceAccounts
+    could not be listed) gives each of its students that failure as their own: a kubeconfig not
+    issued is said per student, never left unsaid."""
     answers = []
     for result in results:
+        cluster = result["item"]
         if result.get("students") is not None:
-            answers += result["students"]
+            answers += [{**answer, "cluster": cluster["name"]} for answer in result["students"]]
         elif not result.get("skipped"):
-            cluster = result["item"]
             why = f"{cluster['name']}: {result.get('msg') or 'no answer from student_access'}"
             answers += [
-                {"student": student, "namespace": namespace, "kubeconfig": "", "action": "failed", "why": "",
-                 "error": why, "changed": False, "token_expires": "", "shortened": False}
+                {"student": student, "namespace": namespace, "cluster": cluster["name"], "kubeconfig": "",
+                 "action": "failed", "why": "", "error": why, "changed": False, "token_expires": "", "shortened": False}
                 for student, namespace in zip(cluster["students"], cluster["namespaces"], strict=True)
             ]  # fmt: skip
     return answers

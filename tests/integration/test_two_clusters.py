@@ -6,6 +6,7 @@ anywhere. The real-cluster tier repeats the deploy and teardown on two real API 
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 
@@ -18,6 +19,7 @@ from tests.support.cohort_pods import OOM_KILLED, student_objects
 from tests.support.kube_emulator import CLUSTER_FIXTURES, UNAVAILABLE, EmulatedCluster, api_status
 
 COHORT = "mlops-demo"
+DEFAULT = "default (K8S_AUTH_KUBECONFIG or ~/.kube/config)"
 KUBE_SYSTEM = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}}
 
 
@@ -80,6 +82,11 @@ def test_each_student_is_deployed_handed_out_and_removed_on_their_own_cluster(ku
         assert yaml.safe_load(path.read_text())["clusters"][0]["cluster"]["server"] == cluster.url
         assert list_pods_status(path, student) == 200
 
+    # The instructor's sheet says which cluster each student is on.
+    with open(course.folder / "access.csv", newline="") as handle:
+        rows = {row["student"]: row["cluster"] for row in csv.DictReader(handle)}
+    assert rows == {"user01": DEFAULT, "user02": DEFAULT, "user03": str(second.kubeconfig)}
+
     again = course("deploy")
     assert again.changed() == 0, again.output[-3000:]
     assert again.text.count("kubeconfig: kept") == 3
@@ -105,7 +112,7 @@ def test_verify_checks_each_student_on_their_own_cluster(kube, second, course):
     found = {s["namespace"]: (s["cluster"], s["cause"]) for s in report["students"]}
     # user03's lab exists on the second cluster only: looked for on the first, it would be missing.
     assert found["user03"] == (str(second.kubeconfig), "oom_killed")
-    assert found["user01"][0] == found["user02"][0] == "default (K8S_AUTH_KUBECONFIG or ~/.kube/config)"
+    assert found["user01"][0] == found["user02"][0] == DEFAULT
     assert found["user01"][1] != "oom_killed"
     assert [c["students"] for c in report["clusters"]] == [2, 1]
     markdown = sorted(course.folder.glob("verify-*.md"))[-1].read_text()

@@ -236,6 +236,7 @@ def test_a_cluster_whose_kubeconfigs_could_not_be_issued_says_so_for_each_of_its
     ]
     answers = clusters.issued(results)
     assert [a["student"] for a in answers] == ["user01", "user03", "user02"]
+    assert [a["cluster"] for a in answers] == [A["name"], A["name"], B["name"]]
     assert answers[2]["action"] == "failed"
     assert (
         answers[2]["error"] == "course-b (/etc/course/b.yaml): cannot list the students' ServiceAccounts: Unauthorized"
