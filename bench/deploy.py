@@ -39,12 +39,13 @@ from tests.support.kube_emulator import CLUSTER_FIXTURES, EmulatedCluster  # noq
 PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
 
 
-def inventory(workdir: Path, students: int) -> Path:
+def inventory(workdir: Path, students: int, cohort: str = "bench") -> Path:
+    """user01..userNN of `cohort`, run on the controller with the playbook's own Python."""
     width = max(2, len(str(students)))
     hosts = "".join(f"    user{i:0{width}d}:\n" for i in range(1, students + 1))
     path = workdir / f"cohort-{students}.yml"
     path.write_text(
-        f"cohort:\n  hosts:\n{hosts}  vars:\n    mlopslab_cohort: bench\n    ansible_connection: local\n"
+        f"cohort:\n  hosts:\n{hosts}  vars:\n    mlopslab_cohort: {cohort}\n    ansible_connection: local\n"
         "    ansible_python_interpreter: '{{ ansible_playbook_python }}'\n"
     )
     return path

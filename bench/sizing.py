@@ -31,6 +31,7 @@ from ansible_collections.mlopslab.monitoring.plugins.module_utils.lifecycle impo
     manifests_resources,
 )
 
+from bench.deploy import inventory  # noqa: E402
 from tests.support.processes import Exporter, Prometheus, free_port  # noqa: E402
 
 PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
@@ -39,14 +40,17 @@ PODS_PER_NODE = 110
 
 
 def render_one(workdir: Path, *extra: str) -> list[dict]:
-    inventory = workdir / "inventory.yml"
-    inventory.write_text(
-        "cohort:\n  hosts:\n    user01:\n  vars:\n    mlopslab_cohort: sizing\n    ansible_connection: local\n"
-        "    ansible_python_interpreter: '{{ ansible_playbook_python }}'\n"
-    )
     build = workdir / "build"
     subprocess.run(
-        [PLAYBOOK, "-i", str(inventory), "playbooks/deploy.yml", "-e", f"mlopslab_build_dir={build}", *extra],
+        [
+            PLAYBOOK,
+            "-i",
+            str(inventory(workdir, 1, "sizing")),
+            "playbooks/deploy.yml",
+            "-e",
+            f"mlopslab_build_dir={build}",
+            *extra,
+        ],
         cwd=REPO,
         check=True,
         capture_output=True,
@@ -86,13 +90,12 @@ def stored(kubeconfig: str, workdir: Path) -> dict[str, int]:
     from kubernetes import config  # noqa: PLC0415 - only with --kubeconfig
     from kubernetes.dynamic import DynamicClient  # noqa: PLC0415
 
-    inventory = workdir / "inventory.yml"
     build = workdir / "build-real"
     env = {**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "K8S_AUTH_KUBECONFIG": kubeconfig}
     args = [
         PLAYBOOK,
         "-i",
-        str(inventory),
+        str(inventory(workdir, 1, "sizing")),
         "-e",
         f"mlopslab_build_dir={build}",
         "-e",

@@ -23,6 +23,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.mlopslab.monitoring.plugins.action.render_manifests import (
     render_objects,
     render_record,
+    role_options,
     validate_options,
 )
 
@@ -67,13 +68,18 @@ class ActionModule(ActionBase):
             # Trusted as templates, as Ansible trusts a role's own defaults and vars files.
             return (self._loader.load_from_file(file, trusted_as_template=True) or {}) if os.path.exists(file) else {}
 
-        spec = ((load("meta", "argument_specs.yml").get("argument_specs") or {}).get("main") or {}).get("options")
         return {
             "path": path,
             "defaults": load("defaults", "main.yml"),
             "vars": load("vars", "main.yml"),
-            "options": spec or {},
+            "options": role_options(self._loader, path) or {},
         }
+
+    def _template(self, source: str):
+        """A template's text and the templar that renders it for every student (its search
+        path; each distinct template compiled once: see compiling_once)."""
+        templar = self._templar.copy_with_new_env(searchpath=[os.path.dirname(source)], available_variables={})
+        return self._loader.get_text_file_contents(source), compiling_once(templar)
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
@@ -90,18 +96,11 @@ class ActionModule(ActionBase):
         hosts, hosts_all = list(task_vars["ansible_play_hosts"]), list(task_vars["ansible_play_hosts_all"])
         roles = {entry["name"]: {**self._role(entry["name"]), "template": entry["template"]} for entry in args["roles"]}
         records_source = self._find_needle("templates", args["records"]) if args["records"] else None
-        # One templar per template (its search path), reused for every student: see compiling_once.
+        # One templar per template, reused for every student.
         for role in roles.values():
-            source = os.path.join(role["path"], "templates", role["template"])
-            role["text"] = self._loader.get_text_file_contents(source)
-            role["templar"] = compiling_once(
-                self._templar.copy_with_new_env(searchpath=[os.path.dirname(source)], available_variables={})
-            )
+            role["text"], role["templar"] = self._template(os.path.join(role["path"], "templates", role["template"]))
         if records_source:
-            records_text = self._loader.get_text_file_contents(records_source)
-            records_templar = compiling_once(
-                self._templar.copy_with_new_env(searchpath=[os.path.dirname(records_source)], available_variables={})
-            )
+            records_text, records_templar = self._template(records_source)
         manifests, records, problems = {}, {}, []
         for student in hosts:
             base = manager.get_vars(

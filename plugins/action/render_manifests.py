@@ -81,6 +81,17 @@ def render_record(templar, text: str, name: str) -> dict:
     return record
 
 
+def role_options(loader, role_path: str, entry_point: str = "main") -> dict | None:
+    """The options a role's meta/argument_specs declares for an entry point; None when it
+    declares no such entry point (or has no argument specs)."""
+    for ext in (".yml", ".yaml"):
+        path = os.path.join(role_path, "meta", "argument_specs" + ext)
+        if os.path.exists(path):
+            spec = ((loader.load_from_file(path) or {}).get("argument_specs") or {}).get(entry_point)
+            return (spec.get("options") or {}) if spec else None
+    return None
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
@@ -88,15 +99,8 @@ class ActionModule(ActionBase):
 
     def _role_argument_spec(self, task_vars: dict, entry_point: str) -> tuple[str, dict] | None:
         role_path = task_vars.get("role_path")
-        if not role_path:
-            return None
-        for ext in (".yml", ".yaml"):
-            path = os.path.join(role_path, "meta", "argument_specs" + ext)
-            if os.path.exists(path):
-                specs = (self._loader.load_from_file(path) or {}).get("argument_specs") or {}
-                spec = specs.get(entry_point)
-                return (os.path.basename(role_path), spec.get("options") or {}) if spec else None
-        return None
+        options = role_options(self._loader, role_path, entry_point) if role_path else None
+        return None if options is None else (os.path.basename(role_path), options)
 
     def _validate(self, task_vars: dict, entry_point: str) -> str | None:
         """The same check as ansible.builtin.validate_argument_spec on the role's variables."""

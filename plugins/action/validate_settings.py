@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
+from ansible_collections.mlopslab.monitoring.plugins.action.render_manifests import role_options
 from ansible_collections.mlopslab.monitoring.plugins.module_utils import clusters as cluster_groups
 from ansible_collections.mlopslab.monitoring.plugins.module_utils import settings as rules
 
@@ -57,9 +58,10 @@ class ActionModule(ActionBase):
         """Each role's options (its main entry point) and the constant defaults of all roles."""
         specs, defaults = {}, {}
         for role in ROLES:
-            spec_file = COLLECTION / "roles" / role / "meta" / "argument_specs.yml"
-            entry = ((self._loader.load_from_file(str(spec_file)) or {}).get("argument_specs") or {}).get("main") or {}
-            specs[role] = entry.get("options") or {}
+            options = role_options(self._loader, str(COLLECTION / "roles" / role))
+            if options is None:  # every setting is judged by these: no spec is no check, never a pass
+                raise AnsibleError(f"role {role} has no main entry point in meta/argument_specs.yml")
+            specs[role] = options
             for name, option in specs[role].items():
                 default = option.get("default")
                 # Defaults that are templates (build paths, -e shortcuts) are not settings to judge.
