@@ -24,6 +24,7 @@ from ansible_collections.mlopslab.monitoring.plugins.action.render_manifests imp
     render_objects,
     render_record,
     role_options,
+    running_inventory,
     validate_options,
 )
 
@@ -92,7 +93,7 @@ class ActionModule(ActionBase):
         )
         manager = self._task.get_variable_manager()
         play = self._task.get_play() if hasattr(self._task, "get_play") else self._task._parent._play
-        inventory = task_vars["hostvars"]._inventory
+        inventory = running_inventory(task_vars)
         hosts, hosts_all = list(task_vars["ansible_play_hosts"]), list(task_vars["ansible_play_hosts_all"])
         roles = {entry["name"]: {**self._role(entry["name"]), "template": entry["template"]} for entry in args["roles"]}
         records_source = self._find_needle("templates", args["records"]) if args["records"] else None

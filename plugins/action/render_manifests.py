@@ -81,6 +81,18 @@ def render_record(templar, text: str, name: str) -> dict:
     return record
 
 
+def running_inventory(task_vars: dict):
+    """The play's own inventory (groups with their vars, hosts), as ansible-playbook parsed it.
+
+    Ansible offers no public handle on it to an action plugin; hostvars carries it (ansible-core
+    2.16 to 2.19). One place, so a core that moves it breaks here, by name, and nowhere else
+    (tests/unit/plugins/action/test_render_manifests.py runs it on the installed core)."""
+    inventory = getattr(task_vars.get("hostvars"), "_inventory", None)
+    if inventory is None or not hasattr(inventory, "get_host"):
+        raise AnsibleError("this ansible-core keeps the inventory where mlopslab.monitoring does not look for it")
+    return inventory
+
+
 def role_options(loader, role_path: str, entry_point: str = "main") -> dict | None:
     """The options a role's meta/argument_specs declares for an entry point; None when it
     declares no such entry point (or has no argument specs)."""

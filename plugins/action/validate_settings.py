@@ -15,14 +15,18 @@ from pathlib import Path
 
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
-from ansible_collections.mlopslab.monitoring.plugins.action.render_manifests import role_options
+from ansible.vars.plugins import get_vars_from_inventory_sources, get_vars_from_path
+from ansible_collections.mlopslab.monitoring.plugins.action.render_manifests import role_options, running_inventory
 from ansible_collections.mlopslab.monitoring.plugins.module_utils import clusters as cluster_groups
 from ansible_collections.mlopslab.monitoring.plugins.module_utils import settings as rules
 
 COLLECTION = Path(__file__).resolve().parents[2]
 ROLES = ("student_namespace", "metrics_exporter", "prometheus", "grafana", "mlopslab")
 # Set by the playbooks themselves, or given to one of them (access.yml: -e mlopslab_access=revoke).
+# mlopslab_namespace is made from this action's own answer: never read here.
 PLAY_VARIABLES = {"mlopslab_namespace", "mlopslab_labels", "mlopslab_access"}
+# The settings that say which cluster a student is on.
+CONNECTION = ("mlopslab_kubeconfig", "mlopslab_context")
 
 
 def _exporter_parser():
@@ -39,7 +43,8 @@ def _given(theirs) -> tuple[dict, list[dict]]:
     """A student's settings as given, and a problem for each one that cannot be evaluated
     (e.g. "{{ no_such_variable }}"), said with the student instead of failing the task."""
     given, unusable = {}, []
-    for name in [n for n in theirs.keys() if n.startswith(rules.PREFIXES)]:  # noqa: SIM118 - HostVarsVars
+    names = [n for n in theirs.keys() if n.startswith(rules.PREFIXES) and n not in PLAY_VARIABLES]  # noqa: SIM118
+    for name in names:
         try:
             given[name] = theirs[name]
         except AnsibleError as err:
@@ -47,6 +52,15 @@ def _given(theirs) -> tuple[dict, list[dict]]:
                 rules.problem(name, None, f"cannot be evaluated: {err.message}", "a value", "a defined variable")
             )
     return given, unusable
+
+
+def _prefix(theirs, defaults: dict) -> str:
+    """A student's own mlopslab_namespace_prefix (a group var may give each group another)."""
+    try:
+        value = theirs.get("mlopslab_namespace_prefix", defaults.get("mlopslab_namespace_prefix"))
+    except AnsibleError:
+        return ""  # cannot be evaluated: said with the student by _given
+    return str(value or "")
 
 
 class ActionModule(ActionBase):
@@ -68,6 +82,39 @@ class ActionModule(ActionBase):
                 if "default" in option and not (isinstance(default, str) and "{{" in default):
                     defaults[name] = default
         return specs, defaults
+
+    def _membership_conflicts(self, task_vars: dict, students: list[str]) -> dict[str, list[tuple[str, tuple]]]:
+        """Students in two inventory groups that set different clusters, where neither group is
+        the other's child (a child's value wins by design) and nothing closer decides (a host var,
+        -e): Ansible's merge picks one group's value without a word."""
+        if any(name in self._task.get_variable_manager().extra_vars for name in CONNECTION):
+            return {}
+        inventory = running_inventory(task_vars)
+        sources = list(task_vars.get("ansible_inventory_sources") or [])
+        basedir = self._loader.get_basedir()
+        cache: dict[tuple, dict] = {}
+
+        def own(entity) -> dict:
+            """The connection settings this group or host sets itself (inline, *_vars/ files)."""
+            key = (type(entity).__name__, entity.name)
+            if key not in cache:
+                found = dict(entity.get_vars())
+                found.update(get_vars_from_inventory_sources(self._loader, sources, [entity], "inventory"))
+                found.update(get_vars_from_path(self._loader, basedir, [entity], "playbook"))
+                cache[key] = {name: str(found[name] or "") for name in CONNECTION if name in found}
+            return cache[key]
+
+        conflicts = {}
+        for student in students:
+            host = inventory.get_host(student)
+            if host is None or own(host):
+                continue
+            setting = [g for g in host.get_groups() if own(g)]
+            parents = {a.name for g in setting for a in g.get_ancestors()}
+            leaves = sorted((g for g in setting if g.name not in parents), key=lambda g: g.name)
+            if any(len({own(g)[n] for g in leaves if n in own(g)}) > 1 for n in CONNECTION):
+                conflicts[student] = [(g.name, tuple(own(g).get(n, "") for n in CONNECTION)) for g in leaves]
+        return conflicts
 
     def _exporter_problems(self, checked: dict) -> list[dict]:
         """metrics_exporter_settings judged by the exporter's own parser, loaded once per run."""
@@ -110,6 +157,15 @@ class ActionModule(ActionBase):
         by_student: dict[str, list[dict]] = {}
         lab: dict[str, list[dict]] = {}
         connections = {}
+        # Each student's namespace, once, from their own prefix; every step reads these. The
+        # whole inventory's too: a student outside --limit may already hold the same namespace.
+        inventory_students = list(task_vars.get("groups", {}).get("cohort") or students)
+        prefixes = {s: _prefix(hostvars[s], defaults) for s in dict.fromkeys(inventory_students + students)}
+        namespaces = {s: rules.namespace(s, prefix) for s, prefix in prefixes.items()}
+        for student, problems in rules.identity_problems(namespaces, prefixes).items():
+            by_student.setdefault(student, []).extend(problems)
+        for student, problems in rules.membership_problems(self._membership_conflicts(task_vars, students)).items():
+            by_student.setdefault(student, []).extend(problems)
         for student in students:
             theirs = hostvars[student]
             given, unusable = _given(theirs)
@@ -132,8 +188,8 @@ class ActionModule(ActionBase):
             problems += self._exporter_problems(checked)
             problems += rules.namespace_fit_problems(checked)
             if problems:
-                by_student[student] = problems
-            else:
+                by_student.setdefault(student, []).extend(problems)
+            elif student not in by_student:
                 lab[student] = rules.lab_objects(checked)
         for student, wrong in cluster_groups.api_server_problems(connections).items():
             server = connections[student][2]
@@ -149,13 +205,15 @@ class ActionModule(ActionBase):
         if not by_student:
             # Each student's pods, as the capacity check (before any render) weighs them, and
             # the students grouped by cluster: every cluster-side task loops over the groups.
-            groups = cluster_groups.group(connections, str(task_vars.get("mlopslab_namespace_prefix") or ""))
+            groups = cluster_groups.group(connections, namespaces)
             where = f" on {len(groups)} clusters" if len(groups) > 1 else ""
             return {
                 **result,
                 "changed": False,
                 "lab": lab,
                 "clusters": groups,
+                "namespaces": {s: namespaces[s] for s in students},
+                "inventory_namespaces": [namespaces[s] for s in inventory_students],
                 "msg": f"{len(students)} students' settings{where}: no problems",
             }
         lines = rules.report(by_student)

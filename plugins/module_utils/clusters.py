@@ -25,10 +25,11 @@ def name(kubeconfig: str, context: str) -> str:
     return context or kubeconfig or "default (K8S_AUTH_KUBECONFIG or ~/.kube/config)"
 
 
-def group(connections: dict[str, tuple], prefix: str) -> list[dict]:
+def group(connections: dict[str, tuple], namespaces: dict[str, str]) -> list[dict]:
     """Students grouped by (kubeconfig, context), in the order their first student comes; each
-    group is one cluster of the run, with its students' namespaces and the address students
-    are given for it (mlopslab_student_api_server, its first student's)."""
+    group is one cluster of the run, with its students' namespaces (each computed once, from
+    that student's own settings: settings.namespaces) and the address students are given for
+    it (mlopslab_student_api_server, its first student's)."""
     clusters: dict[tuple, dict] = {}
     for student, (kubeconfig, context, api_server) in connections.items():
         entry = clusters.setdefault(
@@ -43,7 +44,7 @@ def group(connections: dict[str, tuple], prefix: str) -> list[dict]:
             },
         )
         entry["students"].append(student)
-        entry["namespaces"].append(f"{prefix}{student}")
+        entry["namespaces"].append(namespaces[student])
     return list(clusters.values())
 
 

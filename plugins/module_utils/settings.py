@@ -523,6 +523,94 @@ def namespace_fit_problems(values: dict) -> list[dict]:
     return problems
 
 
+# ---------------------------------------------------------------- who a student is, once
+# Namespaces Kubernetes keeps for itself (default, kube-system, kube-public, kube-node-lease and
+# every kube-* a component may create) and OpenShift's (openshift, openshift-*): a lab there
+# would run beside, and be removed with, the cluster's own components.
+RESERVED_NAMESPACES = ("default", "openshift")
+RESERVED_PREFIXES = ("kube-", "openshift-")
+_NAMESPACE = re.compile(r"^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def namespace(student: str, prefix) -> str:
+    """The one place a student's namespace is made: their own mlopslab_namespace_prefix (a host
+    or group var may differ per student) and their inventory name. Every step uses this value."""
+    return f"{prefix or ''}{student}"
+
+
+def reserved(name: str) -> bool:
+    return name in RESERVED_NAMESPACES or name.startswith(RESERVED_PREFIXES)
+
+
+def identity_problems(namespaces: dict[str, str], prefixes: dict[str, str]) -> dict[str, list[dict]]:
+    """Per student: a namespace that is no DNS-1123 label, one the cluster keeps for itself, or
+    one another student of the inventory gets too (user01 and 01 with the prefix "user")."""
+    problems: dict[str, list[dict]] = {}
+
+    def add(student, wrong, accepted, example):
+        value = prefixes.get(student) or ""
+        problems.setdefault(student, []).append(problem("mlopslab_namespace_prefix", value, wrong, accepted, example))
+
+    owners: dict[str, list[str]] = {}
+    for student, name in namespaces.items():
+        owners.setdefault(name, []).append(student)
+        if not _NAMESPACE.match(name):
+            add(
+                student,
+                f"with the student's name {student!r} makes the namespace {name!r}, which is not a DNS-1123 label",
+                "at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit "
+                "(rename the host in the inventory, or shorten the prefix)",
+                "user07",
+            )
+        elif reserved(name):
+            add(
+                student,
+                f"with the student's name {student!r} makes the namespace {name!r}, which the cluster keeps for its "
+                "own components (default, kube-*, openshift-*)",
+                "a prefix and a student name that make a namespace of the course's own",
+                "mlops-2026-",
+            )
+    for name, students in owners.items():
+        if len(students) > 1:
+            who = ", ".join(f"{s} (prefix {prefixes.get(s) or ''!r})" for s in students)
+            for student in students:
+                problems.setdefault(student, []).append(
+                    problem(
+                        "mlopslab_namespace_prefix",
+                        None,  # the students' prefixes differ: named in the sentence, one line for all
+                        f"makes one namespace {name!r} for {who}: two students would share one lab, and one's "
+                        "deploy or teardown would change the other's",
+                        "one namespace per student (rename a host, or give the students the same prefix)",
+                        "user01",
+                    )
+                )
+    return problems
+
+
+def membership_problems(conflicts: dict[str, list[tuple[str, tuple]]]) -> dict[str, list[dict]]:
+    """A student in two inventory groups that name different clusters (neither group a child of
+    the other): Ansible keeps one group's value without a word, so the student would be
+    deployed on one cluster and looked for on the other.
+
+    ``conflicts``: per student, each group's name and its (kubeconfig, context)."""
+    problems = {}
+    for student, groups in conflicts.items():
+        named = "; ".join(
+            f"{group} (kubeconfig {kubeconfig or 'default'}, context {context or 'current'})"
+            for group, (kubeconfig, context) in groups
+        )
+        problems[student] = [
+            problem(
+                "mlopslab_kubeconfig",
+                None,
+                f"differs between the groups {student} is in: {named}. Ansible would silently keep one",
+                "each student in one cluster's group (or the cluster set as the student's host var)",
+                "remove the student from all but one of these groups",
+            )
+        ]
+    return problems
+
+
 # ---------------------------------------------------------------- all students, one message
 def compress(students: list[str]) -> str:
     """user01, user02, user03, user07 -> "user01{dash}user03, user07" (runs of consecutive numbers)."""

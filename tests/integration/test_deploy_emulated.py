@@ -134,9 +134,9 @@ def test_an_unreachable_cluster_is_named_and_nothing_changes(kube, deploy, tmp_p
 @pytest.mark.parametrize(
     ("inventory", "extra", "message"),
     [
-        (["user01", "User_07"], [], 'student "User_07": the namespace "User_07" is not a DNS-1123'),
+        (["user01", "User_07"], [], "(User_07): with the student's name 'User_07' makes the namespace 'User_07'"),
         (["user01"], ["-e", "mlopslab_cohort=Spring_2026"], 'mlopslab_cohort "Spring_2026" is not a DNS-1123 label'),
-        (["user01"], ["-e", "mlopslab_namespace_prefix=" + "x" * 60 + "-"], 'the namespace "' + "x" * 60 + "-user01"),
+        (["user01"], ["-e", "mlopslab_namespace_prefix=" + "x" * 60 + "-"], "namespace '" + "x" * 60 + "-user01'"),
     ],
 )
 def test_bad_names_stop_the_run_before_the_cluster_is_touched(kube, deploy, tmp_path, inventory, extra, message):

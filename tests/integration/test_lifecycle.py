@@ -245,3 +245,41 @@ def test_an_inventory_without_students_fails_instead_of_doing_nothing_silently(k
     assert "has no hosts in group 'cohort': there is no student to work on, and nothing was done" in run.text
     assert kube.requests_made() == requests_before
     assert namespaces(kube) == ["user01"]
+
+
+def grouped_inventory(tmp_path, prefix_b):
+    """Two groups of students; the second group's namespaces get their own prefix (a group var)."""
+    path = inventory(tmp_path, ())
+    path.write_text(
+        "cohort:\n  children:\n    morning:\n      hosts: {user01: }\n"
+        f"    evening:\n      hosts: {{user02: }}\n      vars: {{mlopslab_namespace_prefix: {prefix_b}}}\n"
+    )
+    return path
+
+
+def test_a_prefix_given_to_one_group_is_every_steps_namespace(kube, ansible_playbook, tmp_path):
+    # Another course owns othercourse-user02: the ownership check must look at the namespace the
+    # student's own prefix makes (it once looked at the first student's, and deploy relabelled
+    # the other course's namespace as this cohort's).
+    kube.seed(namespace("othercourse-user02", {"team": "other-course"}))
+    seeded = len(kube.emulator._requests)
+    args = ["-i", str(grouped_inventory(tmp_path, "othercourse-")), *lifecycle_args(tmp_path)]
+    env = {"K8S_AUTH_KUBECONFIG": str(kube.kubeconfig)}
+    run = ansible_playbook("playbooks/deploy.yml", *args, env=env, check=False)
+    assert run.returncode != 0
+    assert "student user02: namespace othercourse-user02 already exists and not created by mlopslab" in run.text
+    assert [r for r in kube.emulator._requests[seeded:] if r.method not in ("GET", "HEAD")] == []
+    held = kube.request("GET", "/api/v1/namespaces/othercourse-user02")
+    assert held["metadata"]["labels"] == {"team": "other-course", "kubernetes.io/metadata.name": "othercourse-user02"}
+
+    # With a prefix of its own the group deploys into it, and teardown finds it there.
+    args = ["-i", str(grouped_inventory(tmp_path, "evening-")), *lifecycle_args(tmp_path)]
+    ansible_playbook("playbooks/deploy.yml", *args, env=env)
+    assert {"user01", "evening-user02"} <= set(namespaces(kube))
+    secret = kube.request("GET", "/api/v1/namespaces/evening-user02/secrets/grafana-admin")
+    assert secret["metadata"]["labels"]["mlopslab.io/student"] == "user02"
+    handout = (tmp_path / "build" / COHORT / "handouts" / "user02.md").read_text()
+    assert "evening-user02" in handout
+    run = ansible_playbook("playbooks/teardown.yml", *args, "-e", f"mlopslab_teardown_confirm={COHORT}", env=env)
+    assert "evening-user02: deleted." in run.text and "user01: deleted." in run.text
+    assert namespaces(kube) == ["othercourse-user02"]

@@ -149,6 +149,34 @@ GROUPS = {
     ),
     # Settings that are fine, on a cluster too small in pods: two usable 4-pod nodes hold 8 pods,
     # 3 students are 9. The capacity check reads Nodes and Pods (no write) before any render.
+    # Who a student is, decided once (settings.identity_problems, membership_problems): a prefix
+    # and name that make a system namespace, two students on one namespace, a student in two
+    # clusters' groups. Inventories with groups, as an instructor writes them.
+    "system namespaces": (
+        {},
+        "cohort:\n  hosts:\n    user01:\n    system: {mlopslab_namespace_prefix: kube-}\n    default:\n"
+        "    shift: {mlopslab_namespace_prefix: openshift-}\n",
+        [
+            ("kube-system", "mlopslab_namespace_prefix = 'kube-' (system): with the student's name 'system' makes the namespace 'kube-system', which the cluster keeps for its own components"),
+            ("default", "mlopslab_namespace_prefix = '' (default): with the student's name 'default' makes the namespace 'default'"),
+            ("openshift-*", "makes the namespace 'openshift-shift', which the cluster keeps"),
+        ],
+    ),
+    "one namespace for two students": (
+        {},
+        "cohort:\n  hosts:\n    user01:\n    '01': {mlopslab_namespace_prefix: user}\n    user02:\n",
+        [
+            ("same namespace", "mlopslab_namespace_prefix (01, user01): makes one namespace 'user01' for user01 (prefix ''), 01 (prefix 'user'): two students would share one lab"),
+        ],
+    ),
+    "a student in two cluster groups": (
+        {},
+        "cohort:\n  children:\n    course_a:\n      hosts: {user01: , user02: }\n      vars: {mlopslab_context: course-a}\n"
+        "    course_b:\n      hosts: {user02: , user03: }\n      vars: {mlopslab_context: course-b}\n",
+        [
+            ("two groups", "mlopslab_kubeconfig (user02): differs between the groups user02 is in: course_a (kubeconfig default, context course-a); course_b (kubeconfig default, context course-b). Ansible would silently keep one"),
+        ],
+    ),
     "cluster too small in pods": (
         {},
         None,
@@ -175,6 +203,9 @@ def small_nodes(path):
 
 
 def write_inventory(path, hosts):
+    if isinstance(hosts, str):  # an inventory with groups, written out
+        path.write_text(hosts)
+        return
     lines = ["cohort:", "  hosts:"]
     for host, variables in hosts.items():
         lines.append(f"    {host}:" + (f" {json.dumps(variables)}" if variables else ""))

@@ -19,7 +19,7 @@ CONNECTIONS = {
     "user02": ("/etc/course/b.yaml", "course-b", "https://k8s-b.example.com:6443"),
     "user03": ("/etc/course/a.yaml", "", ""),
 }
-A, B = clusters.group(CONNECTIONS, "")
+A, B = clusters.group(CONNECTIONS, {s: s for s in CONNECTIONS})
 
 
 def namespace(name, uid="", labels=None):
@@ -34,9 +34,10 @@ def test_students_are_grouped_by_cluster_in_the_order_of_their_first_student():
     assert [c["students"] for c in (A, B)] == [["user01", "user03"], ["user02"]]
     assert A["name"] == "/etc/course/a.yaml" and B["name"] == "course-b (/etc/course/b.yaml)"
     assert B["api_server"] == "https://k8s-b.example.com:6443"
-    prefixed = clusters.group(CONNECTIONS, "fall26-")
-    assert prefixed[0]["namespaces"] == ["fall26-user01", "fall26-user03"]
-    only = clusters.group({"user01": ("", "", "")}, "")
+    # Each student's own namespace, whatever prefix their group gave them.
+    prefixed = clusters.group(CONNECTIONS, {"user01": "fall26-user01", "user02": "b-user02", "user03": "x-user03"})
+    assert prefixed[0]["namespaces"] == ["fall26-user01", "x-user03"]
+    only = clusters.group({"user01": ("", "", "")}, {"user01": "user01"})
     assert only[0]["name"] == "default (K8S_AUTH_KUBECONFIG or ~/.kube/config)"
 
 

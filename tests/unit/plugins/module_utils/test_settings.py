@@ -154,3 +154,35 @@ def test_problems_shared_by_students_are_one_line_with_their_ranges():
         "Accepted: a quantity; e.g. 96Mi",
         "prometheus_retention_time = 'forever' (user31): is not a Prometheus duration. Accepted: a duration; e.g. 15d",
     ]
+
+
+# ---------------------------------------------------------------- who a student is
+@pytest.mark.parametrize(
+    ("student", "prefix", "says"),
+    [
+        ("system", "kube-", "makes the namespace 'kube-system', which the cluster keeps"),
+        ("lease", "kube-node-", "makes the namespace 'kube-node-lease', which the cluster keeps"),
+        ("default", "", "makes the namespace 'default', which the cluster keeps"),
+        ("monitoring", "openshift-", "makes the namespace 'openshift-monitoring', which the cluster keeps"),
+        ("User_07", "", "which is not a DNS-1123 label"),
+        ("user01", "x" * 60 + "-", "which is not a DNS-1123 label"),
+    ],
+)
+def test_a_namespace_the_cluster_keeps_or_cannot_hold_is_refused(student, prefix, says):
+    namespaces = {student: rules.namespace(student, prefix), "user02": "user02"}
+    problems = rules.identity_problems(namespaces, {student: prefix, "user02": ""})
+    assert list(problems) == [student]
+    assert says in problems[student][0]["wrong"]
+
+
+def test_two_students_on_one_namespace_are_both_named_in_one_line():
+    prefixes = {"user01": "", "01": "user", "user02": ""}
+    problems = rules.identity_problems({s: rules.namespace(s, p) for s, p in prefixes.items()}, prefixes)
+    assert sorted(problems) == ["01", "user01"]
+    lines = rules.report(problems)
+    assert len(lines) == 1
+    assert "(01, user01): makes one namespace 'user01' for user01 (prefix ''), 01 (prefix 'user')" in lines[0]
+
+
+def test_a_namespace_of_the_course_own_passes():
+    assert rules.identity_problems({"user01": "mlops-user01", "kubeflow": "kubeflow"}, {}) == {}
