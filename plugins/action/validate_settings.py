@@ -10,6 +10,7 @@ from this collection's exporter/ package (standard library only)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -54,6 +55,18 @@ def _given(theirs) -> tuple[dict, list[dict]]:
     return given, unusable
 
 
+def hostvars_values(hostvars, students: list[str], names: set[str]) -> list:
+    """The values the students' settings give these variables (those that can be evaluated)."""
+    values = []
+    for student in students:
+        for name in names:
+            try:
+                values.append(hostvars[student].get(name))
+            except AnsibleError:
+                continue
+    return values
+
+
 def _prefix(theirs, defaults: dict) -> str:
     """A student's own mlopslab_namespace_prefix (a group var may give each group another)."""
     try:
@@ -66,7 +79,7 @@ def _prefix(theirs, defaults: dict) -> str:
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
-    _VALID_ARGS = frozenset(("students", "clusters_only"))
+    _VALID_ARGS = frozenset(("students", "clusters_only", "outputs"))
 
     def _roles(self) -> tuple[dict[str, dict], dict]:
         """Each role's options (its main entry point) and the constant defaults of all roles."""
@@ -147,6 +160,7 @@ class ActionModule(ActionBase):
             argument_spec={
                 "students": {"type": "list", "elements": "str"},
                 "clusters_only": {"type": "bool", "default": False},
+                "outputs": {"type": "dict", "default": {}},
             }
         )
         students = args["students"] or list(task_vars.get("ansible_play_hosts") or [])
@@ -164,6 +178,11 @@ class ActionModule(ActionBase):
         namespaces = {s: rules.namespace(s, prefix) for s, prefix in prefixes.items()}
         for student, problems in rules.identity_problems(namespaces, prefixes).items():
             by_student.setdefault(student, []).extend(problems)
+        writable = lambda path: os.access(path, os.W_OK | os.X_OK)  # noqa: E731 - injected into a pure rule
+        outputs = {name: str(path) for name, path in args["outputs"].items()}
+        for found in rules.output_problems(outputs, os.path.exists, os.path.isdir, writable):
+            for student in students:
+                by_student.setdefault(student, []).append(found)
         for student, problems in rules.membership_problems(self._membership_conflicts(task_vars, students)).items():
             by_student.setdefault(student, []).extend(problems)
         for student in students:
@@ -216,7 +235,10 @@ class ActionModule(ActionBase):
                 "inventory_namespaces": [namespaces[s] for s in inventory_students],
                 "msg": f"{len(students)} students' settings{where}: no problems",
             }
-        lines = rules.report(by_student)
+        # A no_log setting's value is never echoed, however its problem is worded.
+        hidden = {name for spec in specs.values() for name, option in spec.items() if option.get("no_log")}
+        secrets = rules.secret_texts(hostvars_values(hostvars, students, hidden))
+        lines = [rules.scrub(line, secrets) for line in rules.report(by_student, hidden)]
         return {
             **result,
             "failed": True,

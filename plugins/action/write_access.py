@@ -12,7 +12,11 @@ import os
 
 from ansible.plugins.action import ActionBase
 from ansible_collections.mlopslab.monitoring.plugins.module_utils import access
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.private_files import read_text, write_if_changed
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.private_files import (
+    make_private_dirs,
+    read_text,
+    write_if_changed,
+)
 
 
 class ActionModule(ActionBase):
@@ -33,9 +37,7 @@ class ActionModule(ActionBase):
         sheet_path = os.path.join(args["dest"], "access.csv")
         written = []
         if not self._task.check_mode:
-            # Each level 0700: os.makedirs gives its mode to the last folder only.
-            for folder in (args["dest"], os.path.join(args["dest"], "handouts")):
-                os.makedirs(folder, mode=0o700, exist_ok=True)
+            make_private_dirs(os.path.join(args["dest"], "handouts"))
         for record in records:
             path = record["handout"]
             if not self._task.check_mode and write_if_changed(path, access.handout(record, args["language"])):

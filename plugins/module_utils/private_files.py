@@ -18,10 +18,25 @@ def read_text(path: str) -> str | None:
         return None
 
 
+def make_private_dirs(directory: str) -> None:
+    """Every missing folder on the way made 0700 (os.makedirs gives its mode to the last only, so
+    build/ and build/credentials/ came out 0755 on the way to a secret)."""
+    missing = []
+    while directory and not os.path.isdir(directory):
+        missing.append(directory)
+        directory = os.path.dirname(directory)
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, mode=0o700)
+        except FileExistsError:
+            if not os.path.isdir(folder):
+                raise
+
+
 def write_private(path: str, text: str) -> None:
-    """Atomically (never a half-written file), mode 0600 from the start, in a 0700 folder."""
+    """Atomically (never a half-written file), mode 0600 from the start, in 0700 folders."""
     directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
+    make_private_dirs(directory)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -14,6 +14,7 @@ runs, counted as the API counts them.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from decimal import Decimal
 
@@ -96,6 +97,34 @@ def dns_subdomain(value) -> str | None:
     return None
 
 
+def host_port(value) -> str | None:
+    """A scrape target as Prometheus's static_configs take it: host:port, no scheme, no path
+    ("http://x:8000" makes Prometheus refuse its whole configuration: not a valid hostname)."""
+    if not isinstance(value, str):
+        return "is not host:port"
+    if "://" in value or "/" in value:
+        return "is a URL, not host:port (Prometheus refuses it: not a valid hostname)"
+    match = re.fullmatch(r"(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):([0-9]{1,5})", value)
+    if not match or not 1 <= int(match.group(1)) <= 65535:
+        return "is not host:port"
+    return None
+
+
+def http_url(value) -> str | None:
+    if not isinstance(value, str) or not re.fullmatch(r"https?://[^\s/:]+(:[0-9]{1,5})?(/\S*)?", value):
+        return "is not an http(s) URL"
+    return None
+
+
+def promql_string(value) -> str | None:
+    """A label value written into the alert rules' PromQL between double quotes."""
+    if not isinstance(value, str) or not value:
+        return "is not a label value"
+    if any(c in value for c in '"\\\n'):
+        return "has a quote, backslash or line break, which ends the PromQL string it is written into"
+    return None
+
+
 def number(value) -> str | None:
     if isinstance(value, bool):
         return "is not a number"
@@ -128,6 +157,9 @@ RULES = {
         "lab.example.com",
     ),
     "number": (number, "a number", "0.5"),
+    "hostport": (host_port, "host:port, as Prometheus's static_configs take a target", "metrics-exporter:8000"),
+    "url": (http_url, "an http(s) URL as the Grafana pod reaches it", "http://prometheus:9090"),
+    "promql_string": (promql_string, "a label value without quotes, backslashes or line breaks", "v1.0"),
 }
 
 # Which rule each role setting follows; an empty string is allowed where it means "off".
@@ -154,6 +186,10 @@ SETTINGS = {
     "prometheus_alert_mae_threshold": ("number", False),
     "prometheus_alert_r2_threshold": ("number", False),
     "prometheus_alert_version_margin": ("number", False),
+    "prometheus_exporter_address": ("hostport", False),
+    "prometheus_ab_baseline_version": ("promql_string", False),
+    "prometheus_ab_candidate_version": ("promql_string", False),
+    "grafana_prometheus_url": ("url", False),
     "grafana_image": ("image", False),
     "grafana_cpu_request": ("cpu", False),
     "grafana_cpu_limit": ("cpu", False),
@@ -257,6 +293,7 @@ def value_problems(values: dict) -> list[dict]:
             if wrong:
                 check, accepted, example = RULES["quantity"]
                 problems.append(problem(f"{name}['{key}']", value, wrong, accepted, example))
+    problems += sense_problems(values) + prometheus_problems(values)
     for request, limit in PAIRS:
         comparable = (
             request in values and limit in values and not quantity(values[request]) and not quantity(values[limit])
@@ -271,6 +308,106 @@ def value_problems(values: dict) -> list[dict]:
                     str(values[limit]),
                 )
             )
+    return problems
+
+
+def _sense_problems(name: str, value, kind: str) -> list[dict]:
+    """Quantities that parse but mean nonsense for what they size: memory in millibytes (128m is
+    0.128 bytes; the API takes it, the runtime cannot start the container), CPU in bytes."""
+    text = str(value)
+    if kind == "memory":
+        if re.search(r"[0-9.](m|u|n)$", text) or parse_quantity(value) % 1 != 0:
+            return [problem(name, value, f"is {parse_quantity(value)} bytes, not a size of memory (m is milli)",
+                            RULES["memory"][1], re.sub(r"[mun]$", "Mi", text))]  # fmt: skip
+    elif re.search(r"(Ki|Mi|Gi|Ti|Pi|Ei)$", text):
+        return [problem(name, value, f"is {parse_quantity(value)} cores: a binary suffix sizes bytes, not CPU",
+                        RULES["cpu"][1], re.sub(r"(Ki|Mi|Gi|Ti|Pi|Ei)$", "m", text))]  # fmt: skip
+    return []
+
+
+def sense_problems(values: dict) -> list[dict]:
+    """_sense_problems for every CPU and memory setting, and the quota's and LimitRange's."""
+    problems = []
+    for name, (rule, _) in SETTINGS.items():
+        if rule in ("cpu", "memory") and name in values and not quantity(values[name]):
+            problems += _sense_problems(name, values[name], rule)
+    for name in QUANTITY_DICTS:
+        table = values.get(name)
+        for key, value in table.items() if isinstance(table, dict) else ():
+            kind = "memory" if "memory" in str(key) else "cpu" if "cpu" in str(key) else None
+            if kind and not quantity(value):
+                problems += _sense_problems(f"{name}['{key}']", value, kind)
+    return problems
+
+
+# Prometheus's units.Base2Bytes, as --storage.tsdb.retention.size reads it (KB is 1024 bytes).
+_BASE2 = {"B": 1, "KB": 2**10, "MB": 2**20, "GB": 2**30, "TB": 2**40, "PB": 2**50, "EB": 2**60}
+# Prometheus's model.LabelName.
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+# The scrape jobs and external labels the lab writes itself (roles/prometheus/vars/main.yml).
+LAB_JOBS = ("metrics-exporter", "prometheus")
+LAB_LABELS = ("cohort", "student")
+
+
+def _job_problems(index: int, job, seen: set) -> list[dict]:
+    """One of prometheus_extra_scrape_configs, by the rules Prometheus loads scrape configs with."""
+    where = f"prometheus_extra_scrape_configs[{index}]"
+    if not isinstance(job, dict):
+        return [problem(where, job, "is not a scrape config (a dict)", "a Prometheus scrape_configs entry",
+                        "{job_name: node, static_configs: [{targets: ['node:9100']}]}")]  # fmt: skip
+    name = job.get("job_name")
+    problems = []
+    if not isinstance(name, str) or not name:
+        problems.append(problem(f"{where}['job_name']", name, "is missing: Prometheus refuses a job without a name",
+                                "a job name used once", "node"))  # fmt: skip
+    elif name in seen:
+        whose = " of the lab" if name in LAB_JOBS else ""
+        problems.append(problem(f"{where}['job_name']", name,
+                                f"is used by another scrape job{whose}: Prometheus refuses two jobs of one name",
+                                "a job name used once", f"{name}-2"))  # fmt: skip
+    seen.add(name)
+    for key in ("scrape_interval", "scrape_timeout"):
+        if key in job and duration(job[key]):
+            problems.append(problem(f"{where}['{key}']", job[key], duration(job[key]), RULES["duration"][1], "30s"))
+    for group in job.get("static_configs") or []:
+        for target in (group.get("targets") or []) if isinstance(group, dict) else []:
+            wrong = host_port(target)
+            if wrong:
+                problems.append(problem(f"{where} target", target, wrong, RULES["hostport"][1], "node:9100"))
+    return problems
+
+
+def prometheus_problems(values: dict) -> list[dict]:
+    """The Prometheus role's options by the rules Prometheus applies to what they become."""
+    problems = []
+    labels = values.get("prometheus_external_labels")
+    for key in labels if isinstance(labels, dict) else ():
+        if not _LABEL_NAME.match(str(key)):
+            problems.append(problem(f"prometheus_external_labels['{key}']", labels[key],
+                                    "is not a Prometheus label name (Prometheus refuses its whole configuration)",
+                                    "letters, digits and '_', not starting with a digit", "course_room"))  # fmt: skip
+        elif key in LAB_LABELS:
+            problems.append(problem(f"prometheus_external_labels['{key}']", labels[key],
+                                    f"would replace the {key} label the lab sets on every series and alert",
+                                    "a label of your own", "course_room"))  # fmt: skip
+    jobs = values.get("prometheus_extra_scrape_configs")
+    seen = set(LAB_JOBS)
+    for index, job in enumerate(jobs if isinstance(jobs, list) else []):
+        problems += _job_problems(index, job, seen)
+    baseline, candidate = values.get("prometheus_ab_baseline_version"), values.get("prometheus_ab_candidate_version")
+    if baseline is not None and baseline == candidate:
+        problems.append(problem("prometheus_ab_candidate_version", candidate,
+                                "is the baseline version too: the A/B alert would compare a version with itself",
+                                "another version than prometheus_ab_baseline_version", "v2.0"))  # fmt: skip
+    retention, volume = values.get("prometheus_retention_size"), values.get("prometheus_storage_size_limit")
+    if isinstance(retention, str) and not size(retention) and volume is not None and not quantity(volume):
+        amount, unit = re.fullmatch(r"([0-9]+)([A-Z]+)", retention).groups()
+        if int(amount) * _BASE2[unit] > parse_quantity(volume):
+            problems.append(problem("prometheus_retention_size", retention,
+                                    f"is above prometheus_storage_size_limit ({volume}), the emptyDir that holds it: "
+                                    "the kubelet evicts the pod before retention deletes anything",
+                                    "less than prometheus_storage_size_limit (Prometheus's MB is 1024 KB)",
+                                    f"{int(parse_quantity(volume) * 8 // 10 // 2**20)}MB"))  # fmt: skip
     return problems
 
 
@@ -465,6 +602,15 @@ def _format(resource: str, amount: Decimal) -> str:
     return format_cpu(amount) if resource == "cpu" else format_memory(amount)
 
 
+# The setting behind each container's limits (lab_pods), so a refusal names what to change.
+LIMIT_SETTINGS = {
+    ("metrics-exporter", "exporter"): "metrics_exporter_{resource}_limit",
+    ("metrics-exporter", "install-dependencies"): "metrics_exporter_init_{resource}_limit",
+    ("prometheus", "prometheus"): "prometheus_{resource}_limit",
+    ("grafana", "grafana"): "grafana_{resource}_limit",
+}
+
+
 def namespace_fit_problems(values: dict) -> list[dict]:
     """Does the lab fit its own ResourceQuota and LimitRange?"""
     sizes = [n for n in SETTINGS if SETTINGS[n][0] in ("cpu", "memory") and n != "prometheus_storage_size_limit"]
@@ -510,16 +656,40 @@ def namespace_fit_problems(values: dict) -> list[dict]:
                 for resource, cap in maximum.items():
                     limit = container["resources"]["limits"].get(resource)
                     if limit is not None and parse_quantity(limit) > parse_quantity(cap):
+                        guard = f"student_namespace_container_max['{resource}']"
                         problems.append(
                             problem(
-                                f"student_namespace_container_max['{resource}']",
-                                cap,
-                                f"is below the {resource} limit {limit} of {pod['name']}'s container "
-                                f"{container['name']}: the LimitRange would refuse its pod",
-                                f"at least {limit}",
-                                str(limit),
+                                LIMIT_SETTINGS[(pod["name"], container["name"])].format(resource=resource),
+                                limit,
+                                f"is above the LimitRange's maximum {guard} ({cap}): the API would refuse "
+                                f"{pod['name']}'s pod (container {container['name']})",
+                                f"at most {cap}, or raise {guard}",
+                                str(cap),
                             )
                         )
+    return problems
+
+
+# ---------------------------------------------------------------- where the run writes
+def output_problems(outputs: dict[str, str], exists, is_dir, writable) -> list[dict]:
+    """Folders the run will write to (credentials, handouts, manifests), checked before anything is
+    written: each is a folder we may write, or can be made under the nearest one that exists.
+    ``exists``, ``is_dir`` and ``writable`` are os.path.exists, os.path.isdir and a W_OK|X_OK access
+    test, injected so the rule is tested without a file system."""
+    problems = []
+    for name, path in outputs.items():
+        ancestor = os.path.abspath(path)
+        while not exists(ancestor) and os.path.dirname(ancestor) != ancestor:
+            ancestor = os.path.dirname(ancestor)
+        if not is_dir(ancestor):
+            here = ancestor == os.path.abspath(path)
+            wrong = "is a file, not a folder" if here else f"is under {ancestor}, which is a file"
+        elif not writable(ancestor):
+            wrong = f"cannot be written: {ancestor} does not let this user create files"
+        else:
+            continue
+        problems.append(problem(name, path, wrong, "a folder this user can write (it is made 0700 when missing)",
+                                "build (beside the inventory)"))  # fmt: skip
     return problems
 
 
@@ -638,8 +808,30 @@ def compress(students: list[str]) -> str:
     return ", ".join(out)
 
 
-def report(by_student: dict[str, list[dict]]) -> list[str]:
-    """One line per problem, the students sharing it compressed into ranges."""
+HIDDEN = "(hidden: a no_log setting)"
+
+
+def secret_texts(values) -> set[str]:
+    """Every text a no_log setting's value could be echoed as: itself, its items, its repr."""
+    found = set()
+    for value in values:
+        items = value if isinstance(value, (list, tuple)) else value.values() if isinstance(value, dict) else []
+        for part in (value, *items):
+            if part not in (None, "", [], {}):
+                found |= {str(part), repr(part)}
+    return {text for text in found if len(text) >= 4}
+
+
+def scrub(text: str, secrets: set[str]) -> str:
+    """A message with every secret text replaced, longest first (a list's repr holds its items)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "********")
+    return text
+
+
+def report(by_student: dict[str, list[dict]], hidden: set[str] = frozenset()) -> list[str]:
+    """One line per problem, the students sharing it compressed into ranges. The value of a
+    setting named in ``hidden`` (its argument spec says no_log) is never shown."""
     grouped: dict[tuple, list[str]] = {}
     first: dict[tuple, dict] = {}
     for student, problems in by_student.items():
@@ -651,6 +843,8 @@ def report(by_student: dict[str, list[dict]]) -> list[str]:
     for key, students in grouped.items():
         p = first[key]
         value = "" if p["value"] is None else f" = {p['value']!r}"
+        if p["variable"].split("[", 1)[0] in hidden:
+            value = "" if p["value"] is None else f" = {HIDDEN}"
         who = compress(students)
         stop = "" if p["wrong"].endswith(("?", ".")) else "."
         lines.append(

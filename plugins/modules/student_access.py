@@ -83,7 +83,11 @@ from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import 
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 from ansible_collections.mlopslab.monitoring.plugins.module_utils import access
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.lab_io import KubeApi
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.private_files import read_text, write_private
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.private_files import (
+    make_private_dirs,
+    read_text,
+    write_private,
+)
 
 ARGUMENT_SPEC = dict(
     copy.deepcopy(AUTH_ARG_SPEC),
@@ -220,7 +224,7 @@ def main():
         module.fail_json(msg=f"token_seconds {params['token_seconds']} is below 600, the shortest token the API issues")
     api_client = get_api_client(module).client.client
     kube = KubeApi(api_client, 10)
-    os.makedirs(params["dest"], mode=0o700, exist_ok=True)
+    make_private_dirs(params["dest"])
     # The ServiceAccounts as they are now (one list): a kubeconfig issued for an older one is renewed.
     accounts = {}
     if params["state"] == "present":

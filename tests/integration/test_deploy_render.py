@@ -328,3 +328,11 @@ def test_the_settings_check_models_the_pods_deploy_renders(tmp_path, prebuilt):
 
 def empty_dirs(pod_spec):
     return sorted(v["emptyDir"].get("sizeLimit") for v in pod_spec.get("volumes") or [] if "emptyDir" in v)
+
+
+def test_the_rendered_fixture_of_the_unit_tests_is_what_the_roles_render(build):
+    # tests/fixtures/rendered/lab.yaml feeds the unit tests of what programs read: it must not
+    # drift from the roles (its header says how to render it again).
+    _, manifests = build
+    fixture = list(yaml.safe_load_all((REPO / "tests" / "fixtures" / "rendered" / "lab.yaml").read_text()))
+    assert fixture == [o for o in manifests["user01"] if o["kind"] != "Secret"]

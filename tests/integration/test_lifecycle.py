@@ -283,3 +283,45 @@ def test_a_prefix_given_to_one_group_is_every_steps_namespace(kube, ansible_play
     run = ansible_playbook("playbooks/teardown.yml", *args, "-e", f"mlopslab_teardown_confirm={COHORT}", env=env)
     assert "evening-user02: deleted." in run.text and "user01: deleted." in run.text
     assert namespaces(kube) == ["othercourse-user02"]
+
+
+def secret_password(kube, namespace_name):
+    import base64  # noqa: PLC0415 - only here
+
+    secret = kube.request("GET", f"/api/v1/namespaces/{namespace_name}/secrets/grafana-admin")
+    return base64.b64decode(secret["data"]["admin-password"]).decode()
+
+
+def handed_out(tmp_path, student):
+    import csv  # noqa: PLC0415 - only here
+
+    with open(tmp_path / "build" / COHORT / "access.csv", encoding="utf-8") as sheet:
+        row = next(r for r in csv.DictReader(sheet) if r["student"] == student)
+    handout = (tmp_path / "build" / COHORT / "handouts" / f"{student}.md").read_text()
+    return row["grafana_password"], handout
+
+
+@pytest.mark.parametrize("given", ["host var", "extra var"])
+def test_the_handout_hands_out_the_password_the_secret_holds(kube, ansible_playbook, tmp_path, given):
+    # One record per student: a password given in the inventory or with -e is the Secret's, the
+    # handout's and the access sheet's alike (it used to be replaced by a generated one in the
+    # Secret, or written into every Secret while the handouts carried generated ones).
+    host_vars = {"user02": {"grafana_admin_password": "given-by-host-var-1"}} if given == "host var" else None
+    extra = ["-e", "grafana_admin_password=given-for-the-cohort"] if given == "extra var" else []
+    path = inventory(tmp_path, ("user01", "user02"), host_vars=host_vars)
+    env = {"K8S_AUTH_KUBECONFIG": str(kube.kubeconfig)}
+    ansible_playbook("playbooks/deploy.yml", "-i", str(path), *lifecycle_args(tmp_path), *extra, env=env)
+    for student in ("user01", "user02"):
+        password = secret_password(kube, student)
+        sheet, handout = handed_out(tmp_path, student)
+        assert sheet == password and f"`{password}`" in handout, student
+    expected = {"host var": {"user02": "given-by-host-var-1"}, "extra var": dict.fromkeys(("user01", "user02"),
+                "given-for-the-cohort")}[given]  # fmt: skip
+    for student, password in expected.items():
+        assert secret_password(kube, student) == password
+    credentials = tmp_path / "build" / "credentials" / COHORT
+    kept = sorted(p.name for p in credentials.iterdir()) if credentials.exists() else []
+    generated = [s for s in ("user01", "user02") if s not in expected]
+    assert kept == [f"{s}-grafana-admin" for s in generated]  # a given password is not copied to disk
+    for student in generated:
+        assert (credentials / f"{student}-grafana-admin").read_text() == secret_password(kube, student)

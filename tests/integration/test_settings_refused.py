@@ -144,7 +144,7 @@ GROUPS = {
         [
             ("quota pods", "student_namespace_quota['pods'] = '3' (user01" + DASH + "user03): is below the 4 pods the lab holds at its peak"),
             ("quota memory", "student_namespace_quota['requests.memory'] = '300Mi' (user01" + DASH + "user03): is below the 384Mi of requests"),
-            ("limit range max", "student_namespace_container_max['memory'] = '300Mi' (user01" + DASH + "user03): is below the memory limit 384Mi of prometheus's container prometheus"),
+            ("limit range max names the setting", "prometheus_memory_limit = '384Mi' (user01" + DASH + "user03): is above the LimitRange's maximum student_namespace_container_max['memory'] (300Mi): the API would refuse prometheus's pod"),
         ],
     ),
     # Settings that are fine, on a cluster too small in pods: two usable 4-pod nodes hold 8 pods,
@@ -177,6 +177,36 @@ GROUPS = {
             ("two groups", "mlopslab_kubeconfig (user02): differs between the groups user02 is in: course_a (kubeconfig default, context course-a); course_b (kubeconfig default, context course-b). Ansible would silently keep one"),
         ],
     ),
+    # A no_log setting's value is never echoed, whatever is wrong with it.
+    "a secret in the wrong shape": (
+        {"grafana_admin_password": ["s3cret-in-a-list-0001"]},
+        None,
+        [("hidden value", "grafana_admin_password = (hidden: a no_log setting) (user01" + DASH + "user03): is a list, not a string")],
+    ),
+    # Folders the run writes to, checked before anything is made (was: three password files
+    # written, then a raw "[Errno 20] Not a directory").
+    "an unwritable output folder": (
+        ["-e", "mlopslab_apply=false", "-e", "mlopslab_render_dir=/dev/null/manifests"],
+        None,
+        [("render dir under a file", "mlopslab_render_dir = '/dev/null/manifests' (user01" + DASH + "user03): is under /dev/null, which is a file")],
+    ),
+    # What only the programs themselves know, found in the rendered files after the render and
+    # before anything is written or applied: Prometheus's own parser (promtool), and a variable
+    # set twice in one container.
+    "what the programs refuse": (
+        {
+            "prometheus_extra_scrape_configs": [
+                {"job_name": "node", "static_configs": [{"targets": ["node:9100"]}], "relabel_configs": [{"action": "bogus"}]}
+            ],
+            "metrics_exporter_settings": {"port": "9000"},
+        },
+        None,
+        [
+            ("promtool", "user01: Prometheus refuses prometheus.yml: parsing YAML file"),
+            ("promtool's words", 'unknown relabel action "bogus"'),
+            ("set twice", "user02: metrics-exporter's container exporter sets EXPORTER_PORT twice (metrics_exporter_settings['port'])"),
+        ],
+    ),
     "cluster too small in pods": (
         {},
         None,
@@ -190,6 +220,9 @@ CASES = [(group, case_id, says) for group, (_, _, cases) in GROUPS.items() for c
 # Groups that reach the cluster's capacity check read it (never write); the others must not
 # have asked it anything at all.
 READS_THE_CLUSTER = {"cluster too small in pods"}
+# Groups refused after the render (by what the programs would read): the preflight has read the
+# cluster, nothing was written.
+AFTER_RENDER = {"what the programs refuse"}
 
 
 def small_nodes(path):
@@ -249,10 +282,29 @@ def test_a_bad_setting_is_refused_before_anything_changes(refusals, group, case_
     assert writes == 0, "the cluster was changed"
     if group in READS_THE_CLUSTER:
         assert "Nothing was changed." in run.text
+    elif group in AFTER_RENDER:
+        assert "nothing was written or applied" in run.text
     else:
         assert "nothing was rendered, written or applied" in run.text
         assert total == 0, "the cluster was asked something before the settings were checked"
     assert files == [], f"written or generated although refused: {files}"
+
+
+def _secrets(value, key=""):
+    """Every value given under a password key, anywhere in a group's extra vars or host vars."""
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in _secrets(v, k)]
+    if "password" in key:
+        return [str(v) for v in (value if isinstance(value, list) else [value])]
+    return [s for v in value for s in _secrets(v, key)] if isinstance(value, list) else []
+
+
+@pytest.mark.parametrize("group", list(GROUPS))
+def test_no_refusal_shows_a_secret_it_was_given(refusals, group):
+    extra, hosts, _ = GROUPS[group]
+    given = _secrets(extra if isinstance(extra, dict) else {}) + _secrets(hosts if isinstance(hosts, dict) else {})
+    run, _, _ = refusals[group]
+    assert [s for s in given if s in run.output] == []
 
 
 def test_the_table_has_at_least_thirty_bad_inputs():

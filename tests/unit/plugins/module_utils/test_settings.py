@@ -139,7 +139,9 @@ def test_the_lab_must_fit_its_own_quota_counted_as_the_api_counts_it():
     assert found["student_namespace_quota['requests.memory']"]["example"] == "384Mi"
     tight = {**DEFAULTS, "student_namespace_container_max": {"cpu": "1", "memory": "300Mi"}}
     [limit] = rules.namespace_fit_problems(tight)
-    assert "below the memory limit 384Mi of prometheus's container prometheus" in limit["wrong"]
+    # The setting to change is named, with the guard rail it crosses.
+    assert limit["variable"] == "prometheus_memory_limit" and limit["value"] == "384Mi"
+    assert "above the LimitRange's maximum student_namespace_container_max['memory'] (300Mi)" in limit["wrong"]
 
 
 def test_problems_shared_by_students_are_one_line_with_their_ranges():
@@ -186,3 +188,50 @@ def test_two_students_on_one_namespace_are_both_named_in_one_line():
 
 def test_a_namespace_of_the_course_own_passes():
     assert rules.identity_problems({"user01": "mlops-user01", "kubeflow": "kubeflow"}, {}) == {}
+
+
+# ---------------------------------------------------------------- what Prometheus itself refuses
+@pytest.mark.parametrize(
+    ("setting", "value", "variable", "says"),
+    [
+        ("prometheus_exporter_address", "http://metrics-exporter:8000", "prometheus_exporter_address", "is a URL"),
+        ("prometheus_exporter_address", "metrics-exporter", "prometheus_exporter_address", "is not host:port"),
+        ("prometheus_external_labels", {"course-room": "B1"}, "prometheus_external_labels['course-room']",
+         "is not a Prometheus label name"),
+        ("prometheus_external_labels", {"student": "x"}, "prometheus_external_labels['student']",
+         "would replace the student label"),
+        ("prometheus_extra_scrape_configs", [{"job_name": "prometheus"}],
+         "prometheus_extra_scrape_configs[0]['job_name']", "is used by another scrape job of the lab"),
+        ("prometheus_extra_scrape_configs", [{"job_name": "n"}, {"job_name": "n"}],
+         "prometheus_extra_scrape_configs[1]['job_name']", "Prometheus refuses two jobs of one name"),
+        ("prometheus_extra_scrape_configs", [{"job_name": "n", "scrape_interval": "1 minute"}],
+         "prometheus_extra_scrape_configs[0]['scrape_interval']", "is not a Prometheus duration"),
+        ("prometheus_extra_scrape_configs", [{"job_name": "n", "static_configs": [{"targets": ["http://n:9100/m"]}]}],
+         "prometheus_extra_scrape_configs[0] target", "is a URL"),
+        ("prometheus_ab_baseline_version", 'v1"0', "prometheus_ab_baseline_version", "ends the PromQL string"),
+        ("prometheus_ab_candidate_version", "v1.0", "prometheus_ab_candidate_version", "compare a version with itself"),
+        ("prometheus_retention_size", "600MB", "prometheus_retention_size", "is above prometheus_storage_size_limit"),
+        ("metrics_exporter_memory_limit", "128m", "metrics_exporter_memory_limit", "not a size of memory (m is milli)"),
+        ("prometheus_cpu_limit", "1Gi", "prometheus_cpu_limit", "a binary suffix sizes bytes, not CPU"),
+        ("student_namespace_quota", {**DEFAULTS["student_namespace_quota"], "limits.memory": "4000m"},
+         "student_namespace_quota['limits.memory']", "not a size of memory"),
+        ("grafana_prometheus_url", "prometheus:9090", "grafana_prometheus_url", "is not an http(s) URL"),
+    ],
+)  # fmt: skip
+def test_a_value_the_program_refuses_or_that_means_nonsense_is_named(setting, value, variable, says):
+    found = [p for p in rules.value_problems({**DEFAULTS, setting: value}) if p["variable"] == variable]
+    assert found and says in found[0]["wrong"], rules.value_problems({**DEFAULTS, setting: value})
+
+
+def test_the_defaults_pass_prometheus_rules_and_a_retention_below_the_volume_passes():
+    assert rules.value_problems(DEFAULTS) == []
+    assert rules.value_problems({**DEFAULTS, "prometheus_retention_size": "480MB"}) == []
+
+
+def test_a_no_log_value_is_never_shown_however_the_problem_is_worded():
+    secret = ["s3cret-in-a-list-123"]
+    problem = rules.problem("grafana_admin_password", secret, "is a list, not a string", "a string", '"text"')
+    lines = rules.report({"user01": [problem]}, hidden={"grafana_admin_password"})
+    assert "s3cret" not in lines[0] and rules.HIDDEN in lines[0]
+    texts = rules.secret_texts([secret, "another-secret-xyz"])
+    assert rules.scrub(f"argument got {secret!r} and another-secret-xyz", texts) == "argument got ******** and ********"

@@ -1,0 +1,91 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Check every student's rendered objects with the rules of the programs that will read them,
+once for the cohort, after the render and before anything is written or applied
+(module_utils/program_checks.py). Prometheus's files go to Prometheus's own parser: promtool,
+one process for the whole cohort (a file per student and kind, in a private temporary folder).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+from ansible.plugins.action import ActionBase
+from ansible_collections.mlopslab.monitoring.plugins.module_utils import program_checks
+
+PROMTOOL_MISSING = (
+    "promtool is not installed: the students' Prometheus configuration and alert rules were not checked by "
+    "Prometheus's own parser (make setup installs it: apt-get install prometheus); a file Prometheus refuses "
+    "would make every student's Prometheus crash-loop"
+)
+
+
+def promtool_problems(files: dict[str, dict[str, str]], promtool: str) -> dict[str, list[str]]:
+    """Each student's Prometheus files as the pod mounts them, judged by promtool in one run."""
+    with tempfile.TemporaryDirectory(prefix="mlopslab-promtool-") as root:
+        configs = []
+        for student, texts in files.items():
+            os.makedirs(os.path.join(root, student), mode=0o700)
+            for name, text in texts.items():
+                with open(os.path.join(root, student, name), "w", encoding="utf-8") as handle:
+                    handle.write(text)
+            configs.append(os.path.join(root, student, program_checks.PROMETHEUS_FILES[0]))
+        if not configs:
+            return {}
+        # --lint=none: lint findings are advice, not refusals; stderr holds the FAILED lines.
+        run = subprocess.run(
+            [promtool, "check", "config", "--lint=none", *configs],
+            capture_output=False,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+        found = program_checks.promtool_problems(run.stdout, lambda path: os.path.relpath(path, root).split(os.sep)[0])
+        if run.returncode != 0 and not found:  # refused, and nothing we can attribute: said whole
+            found = {"(promtool)": [f"exited {run.returncode}: {run.stdout.strip()[-2000:]}"]}
+        return found
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _VALID_ARGS = frozenset(("rendered", "promtool"))
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        _, args = self.validate_argument_spec(
+            argument_spec={
+                "rendered": {"type": "str", "required": True},
+                "promtool": {"type": "str", "default": "promtool"},
+            }
+        )
+        # Plain data, read as render_cohort registered it (as write_manifests does).
+        manifests = json.loads(json.dumps(task_vars[args["rendered"]]["manifests"]))
+        problems: dict[str, list[str]] = {}
+        checked = ["containers' environment", "Grafana's provisioning and dashboards"]
+        for found in (program_checks.env_problems(manifests), program_checks.grafana_problems(manifests)):
+            for student, lines in found.items():
+                problems.setdefault(student, []).extend(lines)
+        promtool = shutil.which(args["promtool"])
+        if promtool:
+            for student, lines in promtool_problems(program_checks.prometheus_files(manifests), promtool).items():
+                problems.setdefault(student, []).extend(f"Prometheus refuses {line}" for line in lines)
+            checked.insert(0, "Prometheus's configuration and rules (promtool)")
+        else:
+            result["warnings"] = [PROMTOOL_MISSING]
+        result.update(changed=False, checked=checked)
+        if problems:
+            lines = [f"{student}: {line}" for student, found in sorted(problems.items()) for line in found]
+            result.update(
+                failed=True,
+                msg=f"{len(lines)} problem{'s' if len(lines) != 1 else ''} in what the students' programs would "
+                "read; nothing was written or applied:" + "".join(f"\n  - {line}" for line in lines),
+            )
+        else:
+            result["msg"] = f"{len(manifests)} students: checked {', '.join(checked)}"
+        return result

@@ -1,0 +1,36 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Keep the Grafana passwords render_cohort generated for students who had none, once every check
+that can refuse the run has passed (a refused run leaves no file behind), and before anything is
+applied (a Secret on the cluster always has its password kept here). In check mode nothing is
+written."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.private_files import write_private
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _VALID_ARGS = frozenset(("rendered",))
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        _, args = self.validate_argument_spec(argument_spec={"rendered": {"type": "str", "required": True}})
+        credentials = task_vars[args["rendered"]].get("credentials") or {}
+        new = {student: c for student, c in credentials.items() if c["source"] == "new"}
+        written = []
+        for student, credential in new.items():
+            if self._task.check_mode:
+                continue
+            try:
+                write_private(credential["path"], credential["password"])
+            except OSError as err:
+                raise AnsibleActionFail(f"{student}: cannot keep the Grafana password in {credential['path']}: "
+                                        f"{err.strerror}; nothing was applied") from err  # fmt: skip
+            written.append(credential["path"])
+        result.update(changed=False, written=written, new=sorted(new))
+        result["_ansible_no_log"] = False  # paths only; the passwords stay in the registered render
+        return result
