@@ -18,6 +18,15 @@ description:
     C(not_ready), C(unknown), ...) with lower C(certainty), and contradictory evidence (an
     C(OOMKilled) reason on a SIGTERM exit 143) is weighed, each finding saying which evidence
     decided and which disagreed.
+  - What a pod says outright is believed before its containers' stale statuses. A pod in phase
+    C(Failed) with a reason is C(rejected_by_node) (the kubelet refused to admit it - C(OutOfmemory),
+    C(OutOfcpu), C(NodeAffinity), C(UnexpectedAdmissionError), C(Preempting)) or C(pod_failed)
+    (C(DeadlineExceeded), a node shutdown). The kubelet's own events name a crash loop's cause when
+    the last state does not - C(poststart_hook_failed) (C(FailedPostStartHook)), C(liveness_probe_kill)
+    (a probe's C(Killing) event, whatever exit code the process then gave).
+  - A container running and ready again after a restart whose last exit was abnormal (a kill, any
+    non-zero code) is C(degraded) and names that exit; only restarts after a clean exit 0 are
+    tolerated, up to O(max_restarts).
 version_added: 1.0.0
 author: mlopslab.monitoring contributors
 extends_documentation_fragment:
@@ -72,7 +81,9 @@ options:
     elements: str
     default: [model_mae_score, model_r2_score, model_requests_total]
   max_restarts:
-    description: Restarts a running, ready container may have before it counts as degraded.
+    description:
+      - Restarts after a clean exit 0 a running, ready container may have before it counts as degraded.
+      - A restart after any other exit counts at once.
     type: int
     default: 3
   workers:

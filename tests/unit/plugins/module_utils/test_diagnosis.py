@@ -17,6 +17,9 @@ REPORTED = yaml.safe_load((FIXTURES / "reported.yml").read_text())
 CODES = {
     "oom_killed",
     "liveness_probe_kill",
+    "poststart_hook_failed",
+    "rejected_by_node",
+    "pod_failed",
     "sigkill",
     "sigterm",
     "app_error",
@@ -78,7 +81,7 @@ def test_the_fixtures_cover_every_code_and_then_some():
 
 
 def test_every_reported_case_cites_a_public_source_and_partial_evidence_is_never_certain():
-    assert len(REPORTED) >= 15
+    assert len(REPORTED) >= 36  # 19, and 17 more for fail closed, round two
     for case in REPORTED:
         assert case["source"] and all(s.startswith("https://") for s in case["source"]), case["id"]
         result = diagnose_pod(case["pod"], case["events"])
