@@ -293,11 +293,13 @@ def value_problems(values: dict) -> list[dict]:
             if wrong:
                 check, accepted, example = RULES["quantity"]
                 problems.append(problem(f"{name}['{key}']", value, wrong, accepted, example))
-    problems += sense_problems(values) + prometheus_problems(values)
+    senseless = sense_problems(values)
+    problems += senseless + prometheus_problems(values)
+    named = {p["variable"] for p in senseless}
     for request, limit in PAIRS:
         comparable = (
             request in values and limit in values and not quantity(values[request]) and not quantity(values[limit])
-        )
+        ) and not named & {request, limit}  # a nonsense size is named once, not compared
         if comparable and parse_quantity(values[request]) > parse_quantity(values[limit]):
             problems.append(
                 problem(

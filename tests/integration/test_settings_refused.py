@@ -202,9 +202,9 @@ GROUPS = {
         },
         None,
         [
-            ("promtool", "user01: Prometheus refuses prometheus.yml: parsing YAML file"),
+            ("promtool", "user01" + DASH + "user03: Prometheus refuses prometheus.yml: parsing YAML file /etc/prometheus/prometheus.yml"),
             ("promtool's words", 'unknown relabel action "bogus"'),
-            ("set twice", "user02: metrics-exporter's container exporter sets EXPORTER_PORT twice (metrics_exporter_settings['port'])"),
+            ("set twice", "user01" + DASH + "user03: metrics-exporter's container exporter sets EXPORTER_PORT twice (metrics_exporter_settings['port'])"),
         ],
     ),
     "cluster too small in pods": (
