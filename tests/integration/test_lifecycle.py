@@ -325,3 +325,42 @@ def test_the_handout_hands_out_the_password_the_secret_holds(kube, ansible_playb
     assert kept == [f"{s}-grafana-admin" for s in generated]  # a given password is not copied to disk
     for student in generated:
         assert (credentials / f"{student}-grafana-admin").read_text() == secret_password(kube, student)
+
+
+# ---- the instructor's rights, asked of the cluster first (refusals staged through the emulator's
+# access reviews, GAP 14; real RBAC decides in tests/cluster/test_instructor_rights.py)
+def test_a_missing_right_is_named_before_anything_is_written(kube, play, tmp_path):
+    kube.deny("create", "resourcequotas")
+    kube.deny("delete", "serviceaccounts")
+    before = len(kube.emulator._requests)
+    run = play("deploy", check=False)
+    assert run.returncode != 0
+    assert "kubernetes-admin may not do what deploy.yml needs (2 rights missing):" in run.text
+    assert "create resourcequotas in user01: to apply the lab's objects" in run.text
+    assert "delete serviceaccounts in user01: to revoke a student's access" in run.text
+    assert "kubectl create clusterrolebinding mlopslab-instructor-<you> --clusterrole=mlopslab-instructor" in run.text
+    writes = [r for r in kube.emulator._requests[before:] if r.method not in ("GET", "HEAD")]
+    assert all(r.url.path.endswith(("accessreviews", "subjectreviews")) for r in writes), writes
+    assert not (tmp_path / "build").exists()
+
+
+def test_the_capacity_check_without_node_rights_fails_or_warns_as_set(kube, play):
+    kube.deny("list", "nodes")
+    refused = play("deploy", check=False)
+    assert refused.returncode != 0 and "list nodes (cluster-wide): to the capacity preflight reads" in refused.text
+    warned = play("deploy", "-e", "mlopslab_capacity_check=warn")
+    assert (
+        "WARNING: you may not list nodes (cluster-wide): the capacity preflight (whether the cohort fits the nodes) "
+        "is not checked" in warned.text
+    )
+    assert "requested by others" not in warned.text  # the capacity table: not computed without the nodes
+    assert warned.changed() == 3
+
+
+def test_verify_without_event_rights_goes_on_and_says_what_it_did_not_check(kube, play):
+    play("deploy")
+    kube.deny("list", "events")
+    run = play("verify", "-e", "verify_fail=false")
+    # (the callback doubles the apostrophe of "verify's" inside its quotes)
+    assert "WARNING: you may not list events (cluster-wide): verify" in run.text and "event evidence (an" in run.text
+    assert run.returncode == 0

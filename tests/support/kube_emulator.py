@@ -341,6 +341,18 @@ def _unauthorized() -> KubernetesError:
     return KubernetesError(status=401, reason="Unauthorized", message="Unauthorized", details={})
 
 
+# GAP 14 (access reviews): kmock has no authorization API. A real server answers a
+# SelfSubjectAccessReview with status.allowed (and a reason when denied) and a SelfSubjectReview
+# with the caller's userInfo, both 201, storing nothing. The emulator's kubeconfig is the
+# cluster's administrator: every review is allowed, except the rights set with deny(), which are
+# refused as RBAC refuses them (allowed false, empty reason). Real RBAC decisions are the
+# real-cluster tier's (tests/cluster/test_instructor_rights.py).
+_REVIEW_PATHS = (
+    "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+    "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+)
+
+
 class LabEmulator(kmock.KubernetesEmulator):
     """kmock's KubernetesEmulator with the gaps kubernetes.core trips over filled in."""
 
@@ -362,6 +374,7 @@ class LabEmulator(kmock.KubernetesEmulator):
             info.subresources = {"status"}
         self._tokens: dict[str, dict] = {}  # GAP 12: the tokens issued, by token, with their claims
         self._refusals: list[dict] = []  # GAP 13
+        self._denied: set[tuple[str, str, str]] = set()  # GAP 14: (verb, group/resource, namespace or "")
 
     # GAP 13 (refusals): kmock carries out a write even when a reaction answers it with an error
     # (by design: the objects stay for assertions); a real API server that refuses a request
@@ -384,6 +397,8 @@ class LabEmulator(kmock.KubernetesEmulator):
             self._authorize(self._tokens[token], request.method, path)
         if request.method == "POST" and (match := _TOKEN_PATH.match(path)):
             return self._token_request(*match.groups(), request.data or {})
+        if request.method == "POST" and path in _REVIEW_PATHS:
+            return self._review(path, request.data or {})
         # GAP 3 (server-side apply): an apply PATCH of an object that does not exist (or was
         # deleted) must create it; kmock answers 404. Store it first; kmock's own patch of the
         # same data then changes nothing and answers with the stored object.
@@ -429,6 +444,23 @@ class LabEmulator(kmock.KubernetesEmulator):
                     request.data.clear()
                     request.data.update(copy.deepcopy(stored))
         return await super()._handle(request)
+
+    # GAP 14, as described above.
+    def deny(self, verb: str, resource: str, namespace: str = "") -> None:
+        """Refuse a right: ("create", "resourcequotas") or ("list", "apps/deployments", "user01")."""
+        self._denied.add((verb, resource, namespace))
+
+    def _review(self, path: str, body: dict) -> Any:
+        answer = {**body, "metadata": {"creationTimestamp": None}}
+        if path.endswith("selfsubjectreviews"):
+            answer["status"] = {"userInfo": {"username": "kubernetes-admin", "groups": ["system:masters"]}}
+        else:
+            wanted = (body.get("spec") or {}).get("resourceAttributes") or {}
+            resource = "/".join(p for p in (wanted.get("group"), wanted.get("resource")) if p)
+            resource += f"/{wanted['subresource']}" if wanted.get("subresource") else ""
+            denied = {(wanted.get("verb"), resource, n) for n in ("", wanted.get("namespace") or "")} & self._denied
+            answer["status"] = {"allowed": not denied, **({"reason": ""} if denied else {})}
+        return aiohttp.web.json_response(answer, status=201)
 
     # GAP 12, as described above.
 
@@ -594,6 +626,11 @@ class EmulatedCluster:
         """Emulate kube-apiserver --service-account-max-token-expiration (GAP 12)."""
         assert self.emulator is not None
         self.emulator.max_token_seconds = seconds
+
+    def deny(self, verb: str, resource: str, namespace: str = "") -> None:
+        """The caller may not: access reviews for this right answer allowed false (GAP 14)."""
+        assert self.emulator is not None
+        self.emulator.deny(verb, resource, namespace)
 
     def refuse(self, method: str, path: str, status: dict, times: int | None = None) -> None:
         """Answer `method path` with this Status (api_status), `times` times or from now on, and

@@ -1,0 +1,38 @@
+"""Write roles/mlopslab/files/instructor-clusterroles.yaml from the rights table
+(plugins/module_utils/rights.py): `python -m tests.support.instructor_roles`. A unit test fails
+when the shipped file and the table drift apart."""
+
+from __future__ import annotations
+
+import yaml
+
+from plugins.module_utils import rights
+from tests.support.processes import REPO
+
+PATH = REPO / "roles" / "mlopslab" / "files" / "instructor-clusterroles.yaml"
+HEADER = """# The rights an instructor needs, as ClusterRoles (generated from plugins/module_utils/rights.py by
+# `python -m tests.support.instructor_roles`; do not edit by hand). A cluster administrator applies
+# this file and binds one role to the instructor, cluster-wide (the students' namespaces do not
+# exist before deploy creates them, so no RoleBinding could be there first):
+#   kubectl apply -f instructor-clusterroles.yaml
+#   kubectl create clusterrolebinding mlopslab-instructor-<you> --clusterrole=mlopslab-instructor --user=<you>
+# or: ansible-playbook mlopslab.monitoring.instructor_rights -e mlopslab_instructor=<you>
+# mlopslab-instructor: deploy, access, verify, teardown. mlopslab-instructor-verify: verify alone.
+"""
+
+
+class _Indented(yaml.SafeDumper):
+    """Sequences indented under their key, as yamllint's default wants."""
+
+    def increase_indent(self, flow=False, indentless=False):
+        return super().increase_indent(flow, False)
+
+
+def text() -> str:
+    roles = yaml.dump_all(rights.cluster_roles(), Dumper=_Indented, sort_keys=False, default_flow_style=None, width=200)
+    return HEADER + "---\n" + roles
+
+
+if __name__ == "__main__":
+    PATH.write_text(text())
+    print(f"wrote {PATH}")
