@@ -29,7 +29,7 @@ unexport PYTHONPATH
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help setup quickstart test lint unit integration molecule cluster test-cluster cluster-tools bench \
-        deploy verify teardown access check-requirements clean
+        deploy verify teardown access instructor-rights check-requirements clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -179,6 +179,9 @@ teardown: ## dry-run, or ARGS="-e mlopslab_teardown_confirm=<cohort>" to remove 
 
 access: ## ARGS="-e mlopslab_access=revoke --limit user07" (or renew): one student's cluster access, the lab untouched
 	$(call run_playbook,access)
+
+instructor-rights: ## for a cluster administrator: ARGS="-e mlopslab_instructor=<user>" binds the shipped ClusterRole
+	$(call run_playbook,instructor_rights)
 
 check-requirements: ## resolve lab-template/ with pip, no cluster (ARGS="-e requirements=path" for another file)
 	$(call run_playbook,check_requirements)

@@ -12,6 +12,11 @@ def rights_verdict(results, playbook):
     return rights.clusters_verdict([dict(r) for r in results], str(playbook))
 
 
+def instructor_binding(user, role=rights.ROLE_NAME):
+    """'alice' | instructor_binding -> the ClusterRoleBinding of a shipped ClusterRole to alice."""
+    return rights.binding(str(user), str(role))
+
+
 class FilterModule:
     def filters(self):
-        return {"rights_verdict": rights_verdict}
+        return {"rights_verdict": rights_verdict, "instructor_binding": instructor_binding}

@@ -246,6 +246,11 @@ def clusters_verdict(results: list[dict], playbook: str) -> dict:
         cluster = result["item"]
         namespace = (cluster.get("namespaces") or [""])[0]
         missing = list(result.get("missing") or [])
+        if result.get("failed") and playbook == "verify":
+            # verify checks every cluster it can and fails the students of one that does not
+            # answer (cluster_unreachable): a cluster that could not be asked is no reason to stop.
+            warnings.append(f"could not ask {cluster['name']} what you may read ({result.get('msg') or 'no answer'})")
+            continue
         if result.get("failed"):
             why = f"could not ask the API server what you may do ({result.get('msg') or 'no answer'})"
             missing = [right("authorization.k8s.io", "selfsubjectaccessreviews", "create", CLUSTER, why)]
@@ -256,3 +261,22 @@ def clusters_verdict(results: list[dict], playbook: str) -> dict:
             warnings.append(f"{where}you may not {said(r, namespace)}: {r['optional']} is not checked")
             capacity &= r["resource"] not in ("nodes", "pods")
     return {"refusal": refusal(clusters, playbook), "warnings": warnings, "capacity_readable": capacity}
+
+
+def binding(user: str, role: str = ROLE_NAME) -> dict:
+    """The ClusterRoleBinding that gives ``user`` (a user name, or system:serviceaccount:<ns>:<name>)
+    one of the shipped ClusterRoles, cluster-wide: the students' namespaces do not exist before
+    deploy creates them, so no RoleBinding could be there first."""
+    parts = user.split(":")
+    if len(parts) == 4 and parts[:2] == ["system", "serviceaccount"]:
+        subject = {"kind": "ServiceAccount", "name": parts[3], "namespace": parts[2]}
+    else:
+        subject = {"kind": "User", "name": user, "apiGroup": "rbac.authorization.k8s.io"}
+    name = f"{role}-" + "".join(c if c.isalnum() or c in "-." else "-" for c in user.lower()).strip("-.")[:200]
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "mlopslab"}},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": [subject],
+    }

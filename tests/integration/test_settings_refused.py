@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from tests.conftest import PlaybookRun
-from tests.support.kube_emulator import CLUSTER_FIXTURES, EmulatedCluster
+from tests.support.kube_emulator import CLUSTER_FIXTURES, EmulatedCluster, is_write
 from tests.support.processes import REPO
 
 DASH = "\u2013"
@@ -266,7 +266,7 @@ def refusals(tmp_path_factory):
                      "K8S_AUTH_KUBECONFIG": str(kube.kubeconfig)},
             )  # fmt: skip
             asked = kube.emulator._requests[before:]
-            made = (len(asked), sum(r.method not in ("GET", "HEAD") for r in asked))
+            made = (len(asked), sum(is_write(r) for r in asked))
         build = workdir / "build"
         files = sorted(str(p.relative_to(build)) for p in build.rglob("*") if p.is_file()) if build.exists() else []
         results[group] = (PlaybookRun(proc), made, files)

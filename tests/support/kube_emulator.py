@@ -353,6 +353,12 @@ _REVIEW_PATHS = (
 )
 
 
+def is_write(request) -> bool:
+    """A request that could change something: not a read, and not an access review (a POST that
+    asks and stores nothing, GAP 14)."""
+    return request.method not in ("GET", "HEAD") and request.url.path not in _REVIEW_PATHS
+
+
 class LabEmulator(kmock.KubernetesEmulator):
     """kmock's KubernetesEmulator with the gaps kubernetes.core trips over filled in."""
 

@@ -93,3 +93,11 @@ def test_a_review_asks_for_the_subresource_in_the_students_namespace():
     attributes = rights.review(token, "user07")["spec"]["resourceAttributes"]
     assert attributes == {"group": "", "resource": "serviceaccounts", "subresource": "token", "verb": "create",
                           "namespace": "user07"}  # fmt: skip
+
+
+def test_verify_goes_on_past_a_cluster_that_cannot_be_asked():
+    # verify fails that cluster's students itself (cluster_unreachable) and checks the others.
+    results = [{"item": {"name": "course-a", "namespaces": ["user01"]}, "failed": True, "msg": "connection refused"}]
+    verdict = rights.clusters_verdict(results, "verify")
+    assert verdict["refusal"] == ""
+    assert verdict["warnings"] == ["could not ask course-a what you may read (connection refused)"]
