@@ -84,11 +84,17 @@ ARGUMENT_SPEC = dict(
     workers=dict(type="int", default=8),
 )
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
+# A binding names a Role that must exist by then: RBAC's escalation check reads the Role's rules
+# when one who may not `bind` it writes the binding (a least-privileged instructor; the real
+# API server answered 'rolebindings "student" not found' while both were applied at once).
+BINDINGS = {"RoleBinding", "ClusterRoleBinding"}
 
 
 def phase(definition: dict) -> int:
+    """0: namespaces; 1: what the rest needs (quota and LimitRange before any pod, Roles before
+    their bindings); 2: workloads and bindings."""
     kind = definition.get("kind")
-    return 0 if kind == "Namespace" else 2 if kind in WORKLOADS else 1
+    return 0 if kind == "Namespace" else 2 if kind in WORKLOADS | BINDINGS else 1
 
 
 def key(definition: dict) -> tuple:

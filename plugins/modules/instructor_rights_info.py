@@ -147,8 +147,8 @@ def ask(kube: KubeApi, rights: list[dict], namespace: str) -> list[dict | None]:
 def who(kube: KubeApi) -> str:
     for path in WHO:
         try:
-            status, answer = kube.post_json(path, {"apiVersion": path.split("/")[3] + "/" + path.split("/")[4],
-                                                   "kind": "SelfSubjectReview"})  # fmt: skip
+            group_version = "/".join(path.split("/")[2:4])  # authentication.k8s.io/v1
+            status, answer = kube.post_json(path, {"apiVersion": group_version, "kind": "SelfSubjectReview"})
         except Exception:
             continue
         if status < 300:

@@ -457,6 +457,11 @@ class LabEmulator(kmock.KubernetesEmulator):
         self._denied.add((verb, resource, namespace))
 
     def _review(self, path: str, body: dict) -> Any:
+        wanted_version = "/".join(path.split("/")[2:4])
+        if body.get("apiVersion") != wanted_version:  # as a real server refuses another group/version
+            raise KubernetesError(status=400, reason="BadRequest", details={},
+                                  message=f"the API version in the data ({body.get('apiVersion')}) does not match "
+                                  f"the expected API version ({wanted_version})")  # fmt: skip
         answer = {**body, "metadata": {"creationTimestamp": None}}
         if path.endswith("selfsubjectreviews"):
             answer["status"] = {"userInfo": {"username": "kubernetes-admin", "groups": ["system:masters"]}}

@@ -8,11 +8,22 @@ from ansible_collections.mlopslab.monitoring.plugins.modules import apply_cohort
 
 
 def test_namespaces_first_workloads_last():
-    kinds = ["Deployment", "Namespace", "ResourceQuota", "Secret", "Pod", "LimitRange", "NetworkPolicy"]
+    kinds = [
+        "Deployment",
+        "Namespace",
+        "ResourceQuota",
+        "Secret",
+        "Pod",
+        "LimitRange",
+        "NetworkPolicy",
+        "Role",
+        "RoleBinding",
+    ]
     phases = {k: apply_cohort.phase({"kind": k}) for k in kinds}
     assert phases["Namespace"] == 0
     assert {phases[k] for k in ("ResourceQuota", "LimitRange", "NetworkPolicy", "Secret")} == {1}
     assert phases["Deployment"] == phases["Pod"] == 2
+    assert phases["Role"] == 1 and phases["RoleBinding"] == 2  # the Role exists when it is bound
 
 
 class Refusal(Exception):
