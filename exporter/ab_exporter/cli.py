@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry
@@ -32,6 +33,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     registry = CollectorRegistry()
     registry.register(ABMetricsCollector(simulator, cfg.model_name))
     ProcessCollector(registry=registry)  # process_resident_memory_bytes & co.
+    if cfg.startup_seconds:
+        # Busy and deaf, as the original lab's exporter was while it pip-installed at start: no
+        # /healthz answer and, as PID 1, no SIGTERM handler yet (the kernel ignores it).
+        log.info("starting slowly: %.0f s before serving (startup_seconds)", cfg.startup_seconds)
+        time.sleep(cfg.startup_seconds)
     try:
         asyncio.run(_run(cfg, registry))
     except OSError as err:

@@ -47,6 +47,7 @@ class Config:
     request_rate: float
     window: int
     seed: int | None
+    startup_seconds: float = 0.0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,6 +72,11 @@ def _parser() -> _Parser:
     add("--drift-per-minute", help="per version: growth of that std. dev. per minute (default 0.02,0: v1.0 degrades)")
     add("--window", help="predictions per version in the sliding window the scores use (10-100000; default 2000)")
     add("--seed", help="random seed for a reproducible run (default: random)")
+    add(
+        "--startup-seconds",
+        help="seconds spent before serving, as a start that installs packages would (0-3600; default 0): "
+        "for showing what a slow start does under the probes",
+    )
     return parser
 
 
@@ -170,5 +176,8 @@ def _build(raw: dict) -> Config:
         accepted="a whole number of predictions from 10 to 100000",
     )
     seed = _number(raw, "seed", kind=int, default=None, lo=0, hi=2**63, accepted="a non-negative whole number")
+    startup = _number(
+        raw, "startup_seconds", kind=float, default=0.0, lo=0.0, hi=3600.0, accepted="seconds from 0 to 3600"
+    )
     profiles = tuple(VersionProfile(v, s, b, d) for v, s, b, d in zip(versions, split, base, drift, strict=True))
-    return Config(port, listen_address, model_name, profiles, rate, window, seed)
+    return Config(port, listen_address, model_name, profiles, rate, window, seed, startup)

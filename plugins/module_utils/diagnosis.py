@@ -184,6 +184,13 @@ def _events_for(events: list[dict], pod: dict, container: str | None = None, sin
     return mine, guessed
 
 
+def _unattributed(decisive: list[dict]) -> bool:
+    """Whether any of the events a finding rests on was matched without its container's fieldPath.
+    Only these count: a pod always has events that name no container (Scheduled, Pulling for
+    the sandbox), and they decide nothing (seen on the real node)."""
+    return any(not _FIELD_PATH.search((e.get("involvedObject") or {}).get("fieldPath") or "") for e in decisive)
+
+
 def _span(event: dict) -> tuple[datetime.datetime | None, datetime.datetime | None]:
     first = _time(event.get("firstTimestamp")) or _time(event.get("eventTime"))
     last = (
@@ -314,7 +321,7 @@ def _lost_finding(name, label, exit_code, reason, severity) -> dict:
 
 def _kill_evidence(pod, name, terminated, events, single, evidence) -> tuple[list[dict], str]:
     """The probe-kill events that belong to this run, and the certainty they leave."""
-    container_events, guessed = _events_for(events, pod, name, single)
+    container_events, _ = _events_for(events, pod, name, single)
     kills_all = _probe_kills(container_events)
     timing = [(e, _during(e, terminated, _grace(pod))) for e in kills_all]
     kills = [e for e, t in timing if t is not False]
@@ -322,7 +329,7 @@ def _kill_evidence(pod, name, terminated, events, single, evidence) -> tuple[lis
     if any(t is None for _, t in timing):
         evidence["missing"].append("timestamps to match the probe events to this run")
         certainty = _lower(certainty)
-    if kills and guessed:
+    if kills and _unattributed(kills):
         evidence["missing"].append("fieldPath on the events (matched by message or the pod's only container)")
         certainty = _lower(certainty)
     if len(kills) < len(kills_all):
@@ -450,17 +457,20 @@ def _kubelet_stopped_it(pod, cs, spec, is_init, terminated, events, severity, si
     the OOM evidence below; None: the events say nothing of this run."""
     name, label = cs.get("name"), _label(cs.get("name"), is_init)
     exit_code, reason = terminated.get("exitCode"), terminated.get("reason") or ""
-    mine, guessed = _events_for(events, pod, name, single)
+    mine, _ = _events_for(events, pod, name, single)
     timing = [(e, _during(e, terminated, _grace(pod))) for e in mine if e.get("reason") == "FailedPostStartHook"]
     hooks = [e for e, t in timing if t is not False]
     if hooks:
         evidence["decided"] += [f"{sum(_count(e) for e in hooks)} FailedPostStartHook events in the same run"]
-        certainty = MEDIUM if guessed or any(t is None for _, t in timing) else HIGH
+        certainty = MEDIUM if _unattributed(hooks) or any(t is None for _, t in timing) else HIGH
         return _hook_finding(name, label, exit_code, hooks, severity, certainty, evidence)
     if exit_code in (137, 143) or reason in ("OOMKilled", "Unknown", "ContainerStatusUnknown"):
         return None
     trial = {"decided": [], "disagreed": [], "missing": []}  # kept only when the kills decide
     kills, certainty = _kill_evidence(pod, name, terminated, events, single, trial)
+    # Only the kubelet's Killing event says it stopped the run: probes fail too while a process
+    # starts and then exits on its own (the real node: exit 2 after 7 failed startup probes).
+    kills = [e for e in kills if e.get("reason") == "Killing"]
     if not kills:
         return None
     for key, items in trial.items():
@@ -507,11 +517,15 @@ def _termination_finding(pod, cs, spec, is_init, terminated, events, severity, s
     oom = reason == "OOMKilled"
     if oom and exit_code in (137, -1):
         # The kernel OOM killer sends SIGKILL: reason and exit code agree (-1: some runtimes).
+        # A probe that failed meanwhile does not disagree (a process being OOM-killed answers no
+        # probe: the real node showed startup-probe failures beside every OOM kill); a Killing
+        # event, the kubelet's own kill, does.
         evidence["decided"] += ["reason OOMKilled", f"exitCode {exit_code} (SIGKILL)"]
-        if kills:
-            evidence["disagreed"].append(f"{len(kills)} liveness/startup probe-kill events in the same run")
+        killing = [e for e in kills if e.get("reason") == "Killing"]
+        if killing:
+            evidence["disagreed"].append(f"{len(killing)} liveness/startup probe-kill events in the same run")
         hint = _memory_hint(pod, name, label, _memory_limit(spec))
-        certainty = _lower(certainty) if kills else HIGH
+        certainty = _lower(certainty) if killing else HIGH
         return finding("oom_killed", severity, name, exit_code, f"{label} {code_text}", hint, certainty, evidence)
     if oom:
         # An exit code the OOM killer never produces: a child process was OOM-killed earlier and
@@ -555,7 +569,7 @@ def _crash_loop_finding(pod, cs, spec, is_init, restarts, events, single) -> dic
     """CrashLoopBackOff whose last termination is gone (a node or kubelet restart drops it, and a
     kill between two runs can leave none): the kubelet's own events may still say why."""
     name, label = cs.get("name"), _label(cs.get("name"), is_init)
-    mine, guessed = _events_for(events, pod, name, single)
+    mine, _ = _events_for(events, pod, name, single)
     backoffs = [e for e in mine if e.get("reason") == "BackOff"]
     evidence = {
         "decided": ["state.waiting.reason CrashLoopBackOff"],
@@ -563,8 +577,9 @@ def _crash_loop_finding(pod, cs, spec, is_init, restarts, events, single) -> dic
         "missing": ["lastState.terminated (how the last run ended)"],
     }
     hooks = [e for e in mine if e.get("reason") == "FailedPostStartHook"]
-    kills = _probe_kills(mine)
+    kills = [e for e in _probe_kills(mine) if e.get("reason") == "Killing"]  # failures alone kill nothing
     if hooks or kills:
+        guessed = _unattributed(hooks or kills)
         if guessed:
             evidence["missing"].append("fieldPath on the events (matched by message or the pod's only container)")
         if hooks:

@@ -48,6 +48,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.support.node import RealNode
+
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_VERSION = "v1.36.3"
 NODES = ("mlopslab-node-a", "mlopslab-node-b")
@@ -75,34 +77,69 @@ def free_port() -> int:
 
 
 # ---------------------------------------------------------------- PKI
+def _key():
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _write_key(directory: Path, name: str, private) -> None:
+    path = directory / f"{name}.key"
+    path.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
+    )
+    path.chmod(0o600)
+
+
+def _name(common, org=None) -> x509.Name:
+    attrs = [x509.NameAttribute(NameOID.COMMON_NAME, common)]
+    if org:
+        attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, org))
+    return x509.Name(attrs)
+
+
+def issue(directory: Path, file: str, common: str, org: str | None = None, server: bool = False, sans=()) -> None:
+    """<file>.crt/.key signed by the CA in `directory`: a client cert, or a serving cert for
+    localhost, 127.0.0.1 and `sans` (IP addresses or DNS names)."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca = x509.load_pem_x509_certificate((directory / "ca.crt").read_bytes())
+    ca_key = load_pem_private_key((directory / "ca.key").read_bytes(), None)
+    private = _key()
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common, org))
+        .issuer_name(ca.subject)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]),
+            critical=False,
+        )
+    )
+    if server:
+        names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+        for san in sans:
+            try:
+                names.append(x509.IPAddress(ipaddress.ip_address(san)))
+            except ValueError:
+                names.append(x509.DNSName(san))
+        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
+    _write_key(directory, file, private)
+    cert = builder.sign(ca_key, hashes.SHA256())
+    (directory / f"{file}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
 def _pki(directory: Path) -> None:
     """A CA, the apiserver's serving cert, client certs, and the ServiceAccount signing key."""
     directory.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.UTC)
-
-    def key():
-        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-    def write_key(name, private):
-        path = directory / f"{name}.key"
-        path.write_bytes(
-            private.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
-            )
-        )
-        path.chmod(0o600)
-
-    def name(common, org=None):
-        attrs = [x509.NameAttribute(NameOID.COMMON_NAME, common)]
-        if org:
-            attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, org))
-        return x509.Name(attrs)
-
-    ca_key = key()
+    ca_key = _key()
     ca = (
         x509.CertificateBuilder()
-        .subject_name(name("mlopslab-test-ca"))
-        .issuer_name(name("mlopslab-test-ca"))
+        .subject_name(_name("mlopslab-test-ca"))
+        .issuer_name(_name("mlopslab-test-ca"))
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(hours=1))
@@ -113,45 +150,15 @@ def _pki(directory: Path) -> None:
         )  # digitalSignature, keyCertSign, cRLSign
         .sign(ca_key, hashes.SHA256())
     )
-    write_key("ca", ca_key)
+    _write_key(directory, "ca", ca_key)
     (directory / "ca.crt").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-
-    def issue(file, common, org=None, server=False):
-        private = key()
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(name(common, org))
-            .issuer_name(ca.subject)
-            .public_key(private.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(hours=1))
-            .not_valid_after(now + datetime.timedelta(days=30))
-            .add_extension(
-                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]),
-                critical=False,
-            )
-        )
-        if server:
-            service_ip = next(ipaddress.ip_network(SERVICE_CIDR).hosts())
-            builder = builder.add_extension(
-                x509.SubjectAlternativeName(
-                    [
-                        x509.DNSName("localhost"),
-                        x509.DNSName("kubernetes.default.svc"),
-                        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                        x509.IPAddress(service_ip),
-                    ]
-                ),
-                critical=False,
-            )
-        write_key(file, private)
-        cert = builder.sign(ca_key, hashes.SHA256())
-        (directory / f"{file}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-
-    issue("apiserver", "kube-apiserver", server=True)
-    issue("admin", "mlopslab-test-admin", "system:masters")
-    issue("controller-manager", "system:kube-controller-manager")
-    write_key("sa", key())
+    service_ip = str(next(ipaddress.ip_network(SERVICE_CIDR).hosts()))
+    issue(directory, "apiserver", "kube-apiserver", server=True, sans=("kubernetes.default.svc", service_ip))
+    issue(directory, "admin", "mlopslab-test-admin", "system:masters")
+    issue(directory, "controller-manager", "system:kube-controller-manager")
+    # The API server's client certificate towards kubelets (logs, port-forward).
+    issue(directory, "apiserver-kubelet-client", "kube-apiserver-kubelet-client", "system:masters")
+    _write_key(directory, "sa", _key())
     sa = load_pem_private_key((directory / "sa.key").read_bytes(), None)
     (directory / "sa.pub").write_bytes(
         sa.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
@@ -364,7 +371,10 @@ class ControlPlane:
         minor = int(self.version.split(".")[1])
         return "*,-node-lifecycle-controller" if minor >= 28 else "*,-nodelifecycle"
 
-    def start(self, fresh: bool = False) -> Path:
+    def start(self, fresh: bool = False, node: str = "fake") -> Path:
+        """Start (or find running) and return the admin kubeconfig. node="fake": two Node objects
+        and the fake kubelet; node="real": a real kubelet, containerd, kube-proxy and
+        kube-scheduler (tests/support/node.py)."""
         if self.running():
             return self.kubeconfig
         bins = binaries(self.version)
@@ -380,13 +390,15 @@ class ControlPlane:
             (self.workdir / sub).mkdir(parents=True, exist_ok=True)
         if not (self.pki / "ca.crt").exists():
             _pki(self.pki)
+        if not (self.pki / "apiserver-kubelet-client.crt").exists():  # a PKI made before real nodes
+            issue(self.pki, "apiserver-kubelet-client", "kube-apiserver-kubelet-client", "system:masters")
         self._started = time.monotonic()
         ports = {k: free_port() for k in ("api", "etcd", "peer", "kcm")}
         server = f"https://127.0.0.1:{ports['api']}"
         _kubeconfig(self.kubeconfig, server, self.pki, "admin", f"mlopslab-{self.workdir.name}")
         kcm_config = self.workdir / "controller-manager.kubeconfig"
         _kubeconfig(kcm_config, server, self.pki, "controller-manager", f"mlopslab-{self.workdir.name}")
-        self.state.write_text(json.dumps({"version": self.version, "ports": ports, "server": server}))
+        self.state.write_text(json.dumps({"version": self.version, "ports": ports, "server": server, "node": node}))
 
         self._spawn(
             "etcd",
@@ -426,6 +438,10 @@ class ControlPlane:
                 "--allow-privileged=false",
                 "--profiling=false",
                 "--endpoint-reconciler-type=none",  # 127.0.0.1 is no address for a Service endpoint
+                # Towards a real node's kubelet (logs, port-forward): the node's own address first.
+                f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
+                f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
+                "--kubelet-preferred-address-types=InternalIP,Hostname",
             ],
         )
         api = Api(server, pki)
@@ -452,6 +468,15 @@ class ControlPlane:
             60,
             "the default ServiceAccount (the controllers at work)",
         )
+        if node == "real":
+            real = RealNode(self.workdir, server, pki, bins, self._spawn, self._wait)
+            real.start(
+                free_port,
+                lambda path, user: _kubeconfig(path, server, pki, user, f"mlopslab-{self.workdir.name}"),
+                api,
+            )
+            real.images()
+            return self.kubeconfig
         register_nodes(api)
         self._spawn("fake-kubelet", [sys.executable, "-m", "tests.support.controlplane", "kubelet", str(self.workdir)])
         return self.kubeconfig
@@ -510,6 +535,13 @@ class ControlPlane:
     def stop(self) -> None:
         order = ("fake-kubelet", "kube-controller-manager", "kube-apiserver", "etcd")
         pids = self._pids()
+        if (self.workdir / "node").exists():  # a real node: its pods and processes go first
+            RealNode(self.workdir, "", self.pki, binaries(self.version), self._spawn, self._wait).stop(
+                pids, self._alive
+            )
+            for name in ("kubelet", "kube-proxy", "coredns", "kube-scheduler", "containerd"):
+                (self.workdir / "run" / f"{name}.pid").unlink(missing_ok=True)
+                pids.pop(name, None)
         for name in sorted(pids, key=lambda n: order.index(n) if n in order else -1):
             pid = pids[name]
             if self._alive(pid):
@@ -536,13 +568,14 @@ def main() -> None:
     start.add_argument("--workdir", type=Path, required=True)
     start.add_argument("--version", default=os.environ.get("MLOPSLAB_CONTROLPLANE_VERSION", DEFAULT_VERSION))
     start.add_argument("--fresh", action="store_true", help="empty etcd and new PKI")
+    start.add_argument("--node", choices=("fake", "real"), default="fake", help="the fake kubelet, or a real node")
     stop = sub.add_parser("stop")
     stop.add_argument("--workdir", type=Path, required=True)
     kubelet = sub.add_parser("kubelet", help=argparse.SUPPRESS)
     kubelet.add_argument("workdir", type=Path)
     args = parser.parse_args()
     if args.command == "start":
-        print(ControlPlane(args.workdir, args.version).start(fresh=args.fresh))
+        print(ControlPlane(args.workdir, args.version).start(fresh=args.fresh, node=args.node))
     elif args.command == "stop":
         state = args.workdir / "instance.json"
         version = json.loads(state.read_text())["version"] if state.exists() else DEFAULT_VERSION

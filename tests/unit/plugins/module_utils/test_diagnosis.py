@@ -197,3 +197,22 @@ def test_a_failing_pod_outranks_warnings_and_the_allowance_is_configurable():
     assert all(
         diagnose_pod(c["pod"], c["events"])["status"] == FAILING for c in CASES if c["expect"]["status"] == FAILING
     )
+
+
+# ---- what a real node wrote: the course's failures staged through settings on a real kubelet,
+# containerd and kernel (make test-node), captured by tests/support/capture_node_pods.py
+REAL_NODE = yaml.safe_load((Path(__file__).parent / "fixtures" / "real-node.yml").read_text())
+
+
+@pytest.mark.parametrize("case", REAL_NODE, ids=[c["id"] for c in REAL_NODE])
+def test_what_a_real_node_wrote_is_named(case):
+    result = diagnose_pod(case["pod"], case["events"])
+    assert (result["status"], result["cause"]) == (case["expect"]["status"], case["expect"]["cause"]), result
+    if "certainty" in case["expect"]:
+        assert result["certainty"] == case["expect"]["certainty"], result["findings"][0]["evidence"]
+
+
+def test_the_real_node_fixtures_hold_the_courses_failures():
+    causes = {c["expect"]["cause"] for c in REAL_NODE}
+    assert causes >= {"liveness_probe_kill", "oom_killed", "image_pull", "misuse_of_shell_builtin"}
+    assert all(e["involvedObject"]["uid"] == c["pod"]["metadata"]["uid"] for c in REAL_NODE for e in c["events"])
