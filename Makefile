@@ -28,7 +28,7 @@ unexport PYTHONPATH
 # apt-get only when missing; sudo only when not root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help setup quickstart test lint unit integration molecule cluster test-cluster cluster-tools bench \
+.PHONY: help setup quickstart test lint unit integration molecule cluster test-cluster node test-node cluster-tools bench \
         deploy verify teardown access instructor-rights check-requirements clean
 
 help: ## list the targets
@@ -74,7 +74,7 @@ quickstart: ## render the example cohort (no cluster needed), then run one lab l
 	$(BIN)/python -m tests.support.local_lab
 
 # ---------------------------------------------------------------- tests
-test: lint unit integration molecule cluster ## everything CI runs, in order, stopping at the first failure
+test: lint unit integration molecule cluster node ## everything CI runs, in order, stopping at the first failure
 	@echo "make test: all stages passed"
 
 lint: ## ansible-lint (production profile), yamllint, ruff, argument_specs drift
@@ -120,6 +120,34 @@ cluster-tools: /usr/bin/etcd ## build the real-cluster tier's control plane (Go 
 /usr/bin/etcd:
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends etcd-server
+
+# The real node's runtime: Debian's containerd and runc, the CNI reference plugins, iptables and
+# conntrack for kube-proxy, busybox-static for the pause image.
+/usr/bin/containerd:
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+	    containerd runc containernetworking-plugins iptables conntrack busybox-static
+
+# A real node (kubelet, kube-proxy, kube-scheduler, CoreDNS, containerd) joins a control plane
+# started for the run; the lab runs in real containers, the course's failures happen for real.
+# Needs root and the kernel's cgroups (a container with nearly every capability, as these
+# machines are); elsewhere it is skipped with one line, except on CI.
+NODE_RELEASE := v1.36
+test-node: ## the real-node tier: the lab in real containers on a real kubelet
+	@if [ "$$(id -u)" != 0 ] || [ "$(HAVE_GO)" != yes ]; then \
+	    if [ "$${CI:-}" = true ]; then echo "test-node: root and Go >= 1.26 are needed on CI: the real node cannot be skipped there" >&2; exit 1; fi; \
+	    echo "test-node: skipped: the real node needs root and Go >= 1.26"; exit 0; fi; \
+	$(MAKE) cluster-tools /usr/bin/containerd; \
+	version=$$(awk '$$1 == "require" && $$2 == "k8s.io/kubernetes" {print $$3}' tests/cluster/controlplane/$(NODE_RELEASE)/go.mod); \
+	workdir=build/controlplane/$$version-node; \
+	kubeconfig=$$($(BIN)/python -m tests.support.controlplane start --fresh --node real --version $$version --workdir $$workdir) || exit 1; \
+	echo "test-node: Kubernetes $$version with a real node at $$kubeconfig"; \
+	rc=0; MLOPSLAB_TEST_NODE_KUBECONFIG=$$kubeconfig $(PYTEST) -p no:kmock tests/node || rc=$$?; \
+	$(BIN)/python -m tests.support.controlplane stop --workdir $$workdir; \
+	$(BIN)/python -m tests.support.node check-clean $$workdir || rc=1; \
+	[ $$rc -eq 0 ] || { echo "make: the real-node tier failed (logs: $$workdir/logs)"; exit $$rc; }
+
+node: test-node
 
 # Against MLOPSLAB_TEST_KUBECONFIG when it is set (any cluster; MLOPSLAB_TEST_KUBECONFIG_B names a
 # second one for the two-cluster test); otherwise against two control planes built here, started

@@ -274,10 +274,22 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
             _run("umount", "-l", mount, check=False)
         for netns in Path("/run/netns").glob("cni-*") if Path("/run/netns").exists() else []:
             _run("ip", "netns", "delete", netns.name, check=False)
+        _kill_cgroup_tasks(CGROUP_PARENT)
         _remove_cgroups(CGROUP_PARENT)
         _run("ip", "link", "delete", BRIDGE, check=False)
         if (self.bins / "kube-proxy").exists():
             _run(str(self.bins / "kube-proxy"), "--cleanup", check=False)
+        _drop_kube_chains()
+
+
+def _drop_kube_chains() -> None:
+    """The KUBE-* chains the kubelet made (canaries, firewall) and any kube-proxy left, and every
+    rule that jumps to them; nothing else of the machine's rules is touched."""
+    saved = _run("iptables-save", check=False).stdout
+    if "KUBE-" not in saved:
+        return
+    kept = [line for line in saved.splitlines() if "KUBE-" not in line]
+    subprocess.run(["iptables-restore"], input="\n".join(kept) + "\n", text=True, check=False, capture_output=True)
 
 
 def _ready(api) -> bool:
@@ -294,6 +306,24 @@ def _mounts_under(directory: Path) -> list[str]:
         if target.startswith(str(directory)) or "/run/netns/cni-" in target:
             mounts.append(target)
     return mounts
+
+
+def _kill_cgroup_tasks(parent: str, seconds: float = 10) -> None:
+    """SIGKILL every process left in the node's cgroups (a container whose shim is gone lives on,
+    orphaned) and wait until they are gone: a cgroup with a task cannot be removed."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pids = set()
+        for procs in (
+            (CGROUP_ROOT / "pids" / parent).rglob("cgroup.procs") if (CGROUP_ROOT / "pids" / parent).is_dir() else []
+        ):
+            pids |= {int(p) for p in procs.read_text().split()}
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
 
 
 def _remove_cgroups(parent: str) -> None:
@@ -317,3 +347,35 @@ def have_tools(bins: Path) -> list[str]:
     missing += [t for t in ("containerd", "ctr", "runc", "iptables", "ip") if not shutil.which(t)]
     missing += [p for p in ("/usr/lib/cni/bridge", "/usr/lib/cni/host-local") if not Path(p).exists()]
     return missing
+
+
+def leftovers(workdir: Path) -> list[str]:
+    """What a stopped node left on this machine (empty when it left nothing)."""
+    found = []
+    if _run("ip", "link", "show", BRIDGE, check=False).returncode == 0:
+        found.append(f"network interface {BRIDGE}")
+    found += [f"mount {m}" for m in _mounts_under(Path(workdir) / "node")]
+    found += [f"cgroup {h / CGROUP_PARENT}" for h in CGROUP_ROOT.iterdir() if (h / CGROUP_PARENT).is_dir()]
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if str(Path(workdir).resolve() / "node") in cmdline:
+                found.append(f"process {proc.name}: {cmdline.replace(chr(0), ' ')[:80]}")
+    rules = _run("iptables-save", check=False).stdout
+    found += [f"iptables chain {line.split()[0][1:]}" for line in rules.splitlines() if line.startswith(":KUBE-")]
+    found += (
+        [f"network namespace {n.name}" for n in Path("/run/netns").glob("cni-*")] if Path("/run/netns").exists() else []
+    )
+    return found
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:2] == ["check-clean"]:
+        left = leftovers(Path(sys.argv[2]))
+        print("node: nothing left behind" if not left else "node: left behind: " + "; ".join(left))
+        sys.exit(1 if left else 0)

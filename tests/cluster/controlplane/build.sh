@@ -13,8 +13,18 @@ command -v go >/dev/null || { echo "build.sh: Go is not installed (the tier need
 
 version=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" {print $3}' "$moddir/go.mod")
 out="$repo/.cache/controlplane/$version/bin"
-if [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] \
-   && "$out/kube-apiserver" --version 2>/dev/null | grep -qx "Kubernetes $version"; then
+# The real node's binaries where this release's tools.go names them (v1.36: kubelet, kube-proxy,
+# kube-scheduler, kubectl for the student's commands), and CoreDNS from its own module.
+tools=(kube-apiserver kube-controller-manager)
+for cmd in kubelet kube-proxy kube-scheduler kubectl; do
+    grep -q "k8s.io/kubernetes/cmd/$cmd\"" "$moddir/tools.go" && tools+=("$cmd")
+done
+coredns_dir="$here/../node/coredns"
+up_to_date=yes
+for tool in "${tools[@]}"; do [ -x "$out/$tool" ] || up_to_date=no; done
+"$out/kube-apiserver" --version 2>/dev/null | grep -qx "Kubernetes $version" || up_to_date=no
+if [ "${#tools[@]}" -gt 2 ] && [ ! -x "$out/coredns" ]; then up_to_date=no; fi
+if [ "$up_to_date" = yes ]; then
     echo "build.sh: $version up to date in $out" >&2
     exit 0
 fi
@@ -35,6 +45,9 @@ done
 start=$(date +%s)
 mkdir -p "$out"
 go build -trimpath -tags selinux,notest -ldflags "$ldflags" -o "$out/" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
-echo "build.sh: built $version in $(( $(date +%s) - start )) s: $out" >&2
+    $(printf 'k8s.io/kubernetes/cmd/%s ' "${tools[@]}")
+if [ "${#tools[@]}" -gt 2 ]; then
+    (cd "$coredns_dir" && go build -trimpath -ldflags "-s -w" -o "$out/coredns" github.com/coredns/coredns)
+fi
+echo "build.sh: built ${tools[*]} $version in $(( $(date +%s) - start )) s: $out" >&2
 "$out/kube-apiserver" --version >&2
