@@ -218,24 +218,27 @@ def test_04_a_students_day_as_the_handout_says(lab, kubectl, tmp_path):
         assert done.returncode == 0, (command, done.stderr)
         if command.endswith("logs deploy/metrics-exporter"):
             assert "serving california-housing" in done.stdout, done.stdout
-    # The port-forward and the checklist's target query, as written.
+    after = {p.metadata.name for p in pods(lab, "metrics-exporter") if p.metadata.namespace == lab.ns(student)}
+    assert after and not after & before, "the Deployment did not bring a new exporter"
+    lab.wait_for("the new exporter ready", lambda: all(ready(p) for p in pods(lab, "metrics-exporter")), 90)
+    # The port-forward and the checklist's target query, as written; the new exporter is up once
+    # Prometheus has scraped it.
     forward = next(c for c in _handout_commands(handout, "## 2.") if "svc/prometheus" in c)
     background = subprocess.Popen(
         shlex.split(forward), cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
         query = next(c for c in _handout_commands(handout, "## 4.") if "9090/api/v1/query" in c)
-        answer = lab.wait_for(
-            "the forwarded Prometheus", lambda: ((r := run(query)).returncode == 0 and r.stdout) or None, 30
-        )
-        ups = [r["value"][1] for r in json.loads(answer)["data"]["result"]]
-        assert ups == ["1", "1"], answer
+
+        def all_up():
+            answer = _stdout(run(query))
+            ups = [r["value"][1] for r in json.loads(answer)["data"]["result"]] if answer else []
+            return ups if ups == ["1", "1"] else None
+
+        assert lab.wait_for("every target up through the forward", all_up, 60) == ["1", "1"]
     finally:
         background.terminate()
         background.wait(10)
-    after = {p.metadata.name for p in pods(lab, "metrics-exporter") if p.metadata.namespace == lab.ns(student)}
-    assert after and not after & before, "the Deployment did not bring a new exporter"
-    lab.wait_for("the new exporter ready", lambda: all(ready(p) for p in pods(lab, "metrics-exporter")), 90)
     lab.playbook("verify", "--limit", student, "-e", "verify_fail=false")
     [mine] = report(lab)["students"]
     assert only_grafana_is_wrong(mine) and mine["restarts"] == 0, mine["findings"]
