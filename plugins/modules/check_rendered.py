@@ -26,6 +26,8 @@ options:
     description: The promtool command (a name looked up on C(PATH), or a path).
     type: str
     default: promtool
+extends_documentation_fragment:
+  - mlopslab.monitoring.controller
 attributes:
   check_mode:
     support: full
@@ -33,9 +35,6 @@ attributes:
   diff_mode:
     support: none
     description: Nothing changes.
-  platform:
-    platforms: posix
-    description: The controller.
 """
 
 EXAMPLES = r"""

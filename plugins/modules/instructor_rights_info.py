@@ -14,6 +14,7 @@ description:
 version_added: 1.0.0
 author: mlopslab.monitoring contributors
 extends_documentation_fragment:
+  - mlopslab.monitoring.controller
   - kubernetes.core.k8s_auth_options
 options:
   playbook:
@@ -55,9 +56,6 @@ attributes:
   diff_mode:
     support: none
     description: Nothing changes.
-  platform:
-    platforms: posix
-    description: The controller.
 """
 
 EXAMPLES = r"""

@@ -19,6 +19,8 @@ options:
     description: The name of a registered M(mlopslab.monitoring.render_cohort) result.
     type: str
     required: true
+extends_documentation_fragment:
+  - mlopslab.monitoring.controller
 attributes:
   check_mode:
     support: full
@@ -26,9 +28,6 @@ attributes:
   diff_mode:
     support: none
     description: No diff is shown (the files hold passwords).
-  platform:
-    platforms: posix
-    description: The controller.
 """
 
 EXAMPLES = r"""

@@ -30,6 +30,7 @@ description:
 version_added: 1.0.0
 author: mlopslab.monitoring contributors
 extends_documentation_fragment:
+  - mlopslab.monitoring.controller
   - kubernetes.core.k8s_auth_options
 options:
   namespaces:
@@ -127,9 +128,6 @@ attributes:
   diff_mode:
     support: none
     description: Changes nothing, so there is no diff.
-  platform:
-    platforms: posix
-    description: The controller.
 notes:
   - Through the service proxy, a CNI that applies NetworkPolicies to the API server's traffic may
     block the read; the student_namespace role's C(student_namespace_proxy_cidrs) lets it in.

@@ -29,6 +29,8 @@ options:
         C(vars) would), e.g. the generated Grafana password. Rendered per student.
     type: str
     default: _mlopslab_role_vars
+extends_documentation_fragment:
+  - mlopslab.monitoring.controller
 attributes:
   check_mode:
     support: full
@@ -36,9 +38,6 @@ attributes:
   diff_mode:
     support: none
     description: Nothing is compared.
-  platform:
-    platforms: posix
-    description: The controller.
 """
 
 EXAMPLES = r"""

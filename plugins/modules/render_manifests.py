@@ -30,6 +30,8 @@ options:
     description: The argument spec entry point the role's variables are validated against.
     type: str
     default: main
+extends_documentation_fragment:
+  - mlopslab.monitoring.controller
 attributes:
   check_mode:
     support: full
@@ -37,9 +39,6 @@ attributes:
   diff_mode:
     support: none
     description: Nothing changes, so there is no diff.
-  platform:
-    platforms: posix
-    description: The controller.
 """
 
 EXAMPLES = r"""

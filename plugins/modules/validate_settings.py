@@ -37,6 +37,8 @@ options:
       - Only group the students by cluster (verify and teardown render nothing); the other checks are skipped.
     type: bool
     default: false
+extends_documentation_fragment:
+  - mlopslab.monitoring.controller
 attributes:
   check_mode:
     support: full
@@ -44,9 +46,6 @@ attributes:
   diff_mode:
     support: none
     description: Nothing changes, so there is no diff.
-  platform:
-    platforms: posix
-    description: The controller.
 """
 
 EXAMPLES = r"""

@@ -35,6 +35,8 @@ options:
     type: str
     choices: [ko, en]
     default: ko
+extends_documentation_fragment:
+  - mlopslab.monitoring.controller
 attributes:
   check_mode:
     support: full
@@ -42,9 +44,6 @@ attributes:
   diff_mode:
     support: none
     description: No diff is shown (the files hold passwords and tokens).
-  platform:
-    platforms: posix
-    description: The controller.
 """
 
 EXAMPLES = r"""

@@ -28,6 +28,8 @@ options:
       - Instead of O(students), the name of a registered M(mlopslab.monitoring.render_cohort) result whose
         C(manifests) are written (read without templating them as an argument).
     type: str
+extends_documentation_fragment:
+  - mlopslab.monitoring.controller
 attributes:
   check_mode:
     support: full
@@ -35,9 +37,6 @@ attributes:
   diff_mode:
     support: none
     description: No diff is shown (the files hold a Secret).
-  platform:
-    platforms: posix
-    description: The controller.
 """
 
 EXAMPLES = r"""
