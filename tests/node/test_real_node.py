@@ -239,6 +239,13 @@ def test_04_a_students_day_as_the_handout_says(lab, kubectl, tmp_path):
     finally:
         background.terminate()
         background.wait(10)
+    # The rollout's old pod takes its grace period to go: verify would rightly call it terminating.
+    selector = "app.kubernetes.io/name=metrics-exporter"
+    lab.wait_for(
+        "the old exporter gone",
+        lambda: len(lab.core.list_namespaced_pod(lab.ns(student), label_selector=selector).items) == 1,
+        90,
+    )
     lab.playbook("verify", "--limit", student, "-e", "verify_fail=false")
     [mine] = report(lab)["students"]
     assert only_grafana_is_wrong(mine) and mine["restarts"] == 0, mine["findings"]

@@ -539,9 +539,8 @@ class ControlPlane:
             RealNode(self.workdir, "", self.pki, binaries(self.version), self._spawn, self._wait).stop(
                 pids, self._alive
             )
-            for name in ("kubelet", "kube-proxy", "coredns", "kube-scheduler", "containerd"):
-                (self.workdir / "run" / f"{name}.pid").unlink(missing_ok=True)
-                pids.pop(name, None)
+            (self.workdir / "run" / "node.pid").unlink(missing_ok=True)
+            pids.pop("node", None)
         for name in sorted(pids, key=lambda n: order.index(n) if n in order else -1):
             pid = pids[name]
             if self._alive(pid):

@@ -26,6 +26,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -169,15 +170,14 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         issue(self.pki, "kube-proxy", "system:kube-proxy")
         for user in ("node", "scheduler", "kube-proxy", "coredns"):
             kubeconfig_for(self.dir / f"{user}.kubeconfig", user)
-        self._spawn("containerd", ["/usr/bin/containerd", "--config", str(self._containerd_config())])
-        self._wait(self.sock.exists, 30, "containerd's socket")
-        self._spawn(
+        commands = [("containerd", ["/usr/bin/containerd", "--config", str(self._containerd_config())])]
+        commands.append((
             "kube-scheduler",
             [str(self.bins / "kube-scheduler"), f"--kubeconfig={self.dir / 'scheduler.kubeconfig'}",
              f"--authentication-kubeconfig={self.dir / 'scheduler.kubeconfig'}",
              f"--authorization-kubeconfig={self.dir / 'scheduler.kubeconfig'}",
              "--leader-elect=false", "--bind-address=127.0.0.1", f"--secure-port={free_port()}"],
-        )  # fmt: skip
+        ))  # fmt: skip
         proxy = {
             "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
             "kind": "KubeProxyConfiguration",
@@ -193,7 +193,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
             "healthzBindAddress": f"127.0.0.1:{free_port()}",
         }
         (self.dir / "kube-proxy.json").write_text(json.dumps(proxy))
-        self._spawn("kube-proxy", [str(self.bins / "kube-proxy"), f"--config={self.dir / 'kube-proxy.json'}"])
+        commands.append(("kube-proxy", [str(self.bins / "kube-proxy"), f"--config={self.dir / 'kube-proxy.json'}"]))
         # The cluster's DNS on the node's address: Service names resolve as in any cluster; nothing
         # is forwarded outside (names it does not serve get no answer).
         corefile = self.dir / "Corefile"
@@ -202,14 +202,25 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
             f"  kubernetes cluster.local in-addr.arpa ip6.arpa {{\n"
             f"    kubeconfig {self.dir / 'coredns.kubeconfig'}\n    pods insecure\n  }}\n  cache 30\n}}\n"
         )
-        self._spawn("coredns", [str(self.bins / "coredns"), "-conf", str(corefile)])
-        self._spawn(
+        commands.append(("coredns", [str(self.bins / "coredns"), "-conf", str(corefile)]))
+        commands.append((
             "kubelet",
             [str(self.bins / "kubelet"), f"--config={self._kubelet_config(free_port())}",
              f"--kubeconfig={self.dir / 'node.kubeconfig'}", f"--hostname-override={NODE}",
              f"--node-ip={NODE_IP}", f"--root-dir={self.dir / 'kubelet'}",
              f"--cert-dir={self.dir / 'kubelet' / 'pki'}", "--v=1"],
+        ))  # fmt: skip
+        (self.dir / "commands.json").write_text(json.dumps(commands))
+        # The node in a mount and pid namespace of its own, with its own /proc (containerd makes
+        # network namespaces through /proc/<pid>/task/<tid>/ns/net, which in CI's sandbox, a pid
+        # namespace that kept the outer /proc, names nobody); the network is the machine's.
+        self._spawn(
+            "node",
+            # unshare ignores SIGTERM while it waits; killed, it passes SIGTERM to the supervisor.
+            ["unshare", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private",
+             "--kill-child=SIGTERM", sys.executable, "-m", "tests.support.node", "supervise", str(self.dir)],
         )  # fmt: skip
+        self._wait(self.sock.exists, 30, "containerd's socket")
         self._wait(lambda: _ready(api), 90, f"node {NODE} Ready")
         # The node-lifecycle controller is off in this control plane: lift the taint it would.
         api.call("PATCH", f"/api/v1/nodes/{NODE}", {"spec": {"taints": None}}, "application/merge-patch+json")
@@ -273,30 +284,56 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
                     os.kill(int(proc.name), signal.SIGKILL)
 
     def stop(self, pids: dict[str, int], alive) -> None:
-        """Stop the node's processes, then remove everything a pod left: containers and their
-        shims, mounts, cgroups, the bridge, kube-proxy's rules, netns files."""
-        self._stop_tasks()
-        for name in ("kubelet", "kube-proxy", "coredns", "kube-scheduler", "containerd"):
-            pid = pids.get(name)
-            if pid and alive(pid):
-                os.kill(pid, signal.SIGTERM)
-                deadline = time.monotonic() + 15
-                while alive(pid) and time.monotonic() < deadline:
-                    time.sleep(0.1)
-                if alive(pid):
-                    os.kill(pid, signal.SIGKILL)
-        self._kill_stray_shims()
-        time.sleep(0.5)
-        for mount in sorted(_mounts_under(self.dir), key=len, reverse=True):
-            _run("umount", "-l", mount, check=False)
-        for netns in Path("/run/netns").glob("cni-*") if Path("/run/netns").exists() else []:
-            _run("ip", "netns", "delete", netns.name, check=False)
+        """Stop the node: its supervisor stops every process and container inside the node's
+        namespaces (where their mounts live and vanish with them); what is machine-wide is
+        removed here: left tasks in the node's cgroups, the cgroups, CNI's netns files, the
+        bridge, the KUBE-* iptables chains."""
+        pid = pids.get("node")
+        stopped = self.dir / "stopped"
+        if pid and alive(pid):
+            os.kill(pid, signal.SIGKILL)  # unshare: its child, the supervisor, gets SIGTERM
+            deadline = time.monotonic() + 60
+            while not stopped.exists() and time.monotonic() < deadline:
+                time.sleep(0.2)
         _kill_cgroup_tasks(CGROUP_PARENT)
         _remove_cgroups(CGROUP_PARENT)
+        for netns in Path("/run/netns").glob("cni-*") if Path("/run/netns").exists() else []:
+            _run("umount", "-l", str(netns), check=False)
+            netns.unlink(missing_ok=True)
         _run("ip", "link", "delete", BRIDGE, check=False)
         if (self.bins / "kube-proxy").exists():
             _run(str(self.bins / "kube-proxy"), "--cleanup", check=False)
         _drop_kube_chains()
+
+    def supervise(self) -> None:
+        """Inside the node's namespaces (pid 1 there): start its processes in order, and on
+        SIGTERM stop them, every container first (/proc here is this namespace's own)."""
+        children: list[tuple[str, subprocess.Popen]] = []
+        stopping = []
+        (self.dir / "stopped").unlink(missing_ok=True)
+        signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+        for name, argv in json.loads((self.dir / "commands.json").read_text()):
+            log = open(self.dir.parent / "logs" / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps it open
+            children.append((name, subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)))
+            if name == "containerd":
+                deadline = time.monotonic() + 30
+                while not self.sock.exists() and time.monotonic() < deadline:
+                    time.sleep(0.1)
+        while not stopping and all(proc.poll() is None for _, proc in children):
+            time.sleep(0.5)
+        for name, proc in reversed(children):
+            if name == "containerd":
+                self._stop_tasks()
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self._kill_stray_shims()
+        _kill_cgroup_tasks(CGROUP_PARENT)
+        for mount in sorted(_mounts_under(self.dir), key=len, reverse=True):
+            _run("umount", "-l", mount, check=False)
+        (self.dir / "stopped").touch()
 
 
 def _drop_kube_chains() -> None:
@@ -390,8 +427,9 @@ def leftovers(workdir: Path) -> list[str]:
 
 
 if __name__ == "__main__":
-    import sys
-
+    if sys.argv[1:2] == ["supervise"]:
+        RealNode(Path(sys.argv[2]).parent, "", Path(sys.argv[2]).parent / "pki", Path(), None, None).supervise()
+        sys.exit(0)
     if sys.argv[1:2] == ["check-clean"]:
         left = leftovers(Path(sys.argv[2]))
         print("node: nothing left behind" if not left else "node: left behind: " + "; ".join(left))
