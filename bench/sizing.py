@@ -25,7 +25,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / ".collections"))
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.lifecycle import (  # noqa: E402
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.quantities import (  # noqa: E402
     format_cpu,
     format_memory,
     manifests_resources,

@@ -1,7 +1,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Check every student's rendered objects with the rules of the programs that will read them,
-once for the cohort, after the render and before anything is written or applied
-(module_utils/program_checks.py). Prometheus's files go to Prometheus's own parser: promtool,
+"""Check every student's rendered objects, once for the cohort, after the render and before
+anything is written or applied: the lab against its own ResourceQuota and LimitRange
+(module_utils/deploy/fit.py, from the rendered pods), and what the programs will read by their
+own rules (module_utils/deploy/program_checks.py). Prometheus's files go to Prometheus's own parser: promtool,
 one process for the whole cohort (a file per student and kind, in a private temporary folder).
 """
 
@@ -15,7 +16,9 @@ import subprocess
 import tempfile
 
 from ansible.plugins.action import ActionBase
-from ansible_collections.mlopslab.monitoring.plugins.module_utils import program_checks, settings
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common import settings
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy import program_checks
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.fit import fit_problems
 
 PROMTOOL_MISSING = (
     "promtool is not installed: the students' Prometheus configuration and alert rules were not checked by "
@@ -71,8 +74,11 @@ class ActionModule(ActionBase):
         )
         # Plain data, read as render_cohort registered it (as write_manifests does).
         manifests = json.loads(json.dumps(task_vars[args["rendered"]]["manifests"]))
+        # The lab's pods as rendered, against its own quota and LimitRange: named by setting.
+        fits = {student: found for student, objects in manifests.items() if (found := fit_problems(objects))}
         problems: dict[str, list[str]] = {}
-        checked = ["containers' environment", "Grafana's provisioning and dashboards"]
+        checked = ["the namespace's quota and LimitRange", "containers' environment",
+                   "Grafana's provisioning and dashboards"]  # fmt: skip
         for found in (program_checks.env_problems(manifests), program_checks.grafana_problems(manifests)):
             for student, lines in found.items():
                 problems.setdefault(student, []).extend(lines)
@@ -84,17 +90,19 @@ class ActionModule(ActionBase):
         else:
             result["warnings"] = [PROMTOOL_MISSING]
         result.update(changed=False, checked=checked)
-        if problems:
+        if problems or fits:
             # One line per problem, its students compressed into ranges (user01 to user30).
             sharing: dict[str, list[str]] = {}
             for student, found in problems.items():
                 for line in found:
                     sharing.setdefault(line, []).append(student)
-            lines = sorted(f"{settings.compress(students)}: {line}" for line, students in sharing.items())
+            lines = settings.report(fits)
+            lines += sorted(f"{settings.compress(students)}: {line}" for line, students in sharing.items())
             result.update(
                 failed=True,
-                msg=f"{len(lines)} problem{'s' if len(lines) != 1 else ''} in what the students' programs would "
-                "read; nothing was written or applied:" + "".join(f"\n  - {line}" for line in lines),
+                msg=f"{len(lines)} problem{'s' if len(lines) != 1 else ''} in the students' rendered labs (their "
+                "namespaces' guard rails, what their programs would read); nothing was written or applied:"
+                + "".join(f"\n  - {line}" for line in lines),
             )
         else:
             result["msg"] = f"{len(manifests)} students: checked {', '.join(checked)}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.private_files import write_private
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.private_files import write_private
 
 
 class ActionModule(ActionBase):

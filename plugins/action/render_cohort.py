@@ -26,10 +26,14 @@ from ansible_collections.mlopslab.monitoring.plugins.action.render_manifests imp
     render_objects,
     render_record,
     role_options,
-    running_inventory,
     validate_options,
 )
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.private_files import read_text
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.private_files import read_text
+from ansible_collections.mlopslab.monitoring.plugins.plugin_utils.ansible_core import (
+    compiling_once,
+    load_trusted,
+    running_inventory,
+)
 
 COLLECTION = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # A generated Grafana admin password: 24 letters and digits (~143 bits), as the password lookup made.
@@ -50,30 +54,6 @@ def grafana_password(given, kept: str | None) -> tuple[str, str]:
     return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH)), "new"
 
 
-def compiling_once(templar):
-    """The templar, compiling each distinct template or expression once for the cohort.
-
-    ansible-core compiles every template string each time it is rendered (no cache): 100
-    students x 43 strings was 4,300 Jinja compilations, 60% of the render. A compiled Jinja
-    template holds no variables, so one compilation serves every student."""
-    engine, cache = templar._engine, {}
-    for method in ("_compile_template", "_compile_expression"):
-        original = getattr(engine, method)
-
-        def cached(text, options, _original=original, _method=method):
-            try:
-                key = (_method, str(text), options)
-                compiled = cache.get(key)
-            except TypeError:  # options that cannot be a key: compile as ansible-core does
-                return _original(text, options)
-            if compiled is None:
-                compiled = cache[key] = _original(text, options)
-            return compiled
-
-        setattr(engine, method, cached)
-    return templar
-
-
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
@@ -86,7 +66,7 @@ class ActionModule(ActionBase):
         def load(*parts):
             file = os.path.join(path, *parts)
             # Trusted as templates, as Ansible trusts a role's own defaults and vars files.
-            return (self._loader.load_from_file(file, trusted_as_template=True) or {}) if os.path.exists(file) else {}
+            return (load_trusted(self._loader, file) or {}) if os.path.exists(file) else {}
 
         return {
             "path": path,
@@ -123,7 +103,8 @@ class ActionModule(ActionBase):
         inventory = running_inventory(task_vars)
         hosts, hosts_all = list(task_vars["ansible_play_hosts"]), list(task_vars["ansible_play_hosts_all"])
         roles = {entry["name"]: {**self._role(entry["name"]), "template": entry["template"]} for entry in args["roles"]}
-        records_source = self._find_needle("templates", args["records"]) if args["records"] else None
+        # What is handed out belongs to the access role, whichever verb renders it.
+        records_source = args["records"] and os.path.join(COLLECTION, "roles", "access", "templates", args["records"])
         # One templar per template, reused for every student.
         for role in roles.values():
             role["text"], role["templar"] = self._template(os.path.join(role["path"], "templates", role["template"]))

@@ -22,7 +22,7 @@ import yaml
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
-from ansible.template import trust_as_template
+from ansible_collections.mlopslab.monitoring.plugins.plugin_utils.ansible_core import trust_as_template
 
 try:  # libyaml when present: the four roles render ~60 KB of YAML per student
     from yaml import CSafeLoader as Loader
@@ -79,18 +79,6 @@ def render_record(templar, text: str, name: str) -> dict:
     if not isinstance(record, dict):
         raise ValueError(f"{name} did not render to a mapping")
     return record
-
-
-def running_inventory(task_vars: dict):
-    """The play's own inventory (groups with their vars, hosts), as ansible-playbook parsed it.
-
-    Ansible offers no public handle on it to an action plugin; hostvars carries it (ansible-core
-    2.16 to 2.19). One place, so a core that moves it breaks here, by name, and nowhere else
-    (tests/unit/plugins/action/test_render_manifests.py runs it on the installed core)."""
-    inventory = getattr(task_vars.get("hostvars"), "_inventory", None)
-    if inventory is None or not hasattr(inventory, "get_host"):
-        raise AnsibleError("this ansible-core keeps the inventory where mlopslab.monitoring does not look for it")
-    return inventory
 
 
 def role_options(loader, role_path: str, entry_point: str = "main") -> dict | None:

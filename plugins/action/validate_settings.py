@@ -17,12 +17,17 @@ from pathlib import Path
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.vars.plugins import get_vars_from_inventory_sources, get_vars_from_path
-from ansible_collections.mlopslab.monitoring.plugins.action.render_manifests import role_options, running_inventory
-from ansible_collections.mlopslab.monitoring.plugins.module_utils import clusters as cluster_groups
-from ansible_collections.mlopslab.monitoring.plugins.module_utils import settings as rules
+from ansible_collections.mlopslab.monitoring.plugins.action.render_manifests import role_options
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common import clusters as cluster_groups
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common import settings as rules
+from ansible_collections.mlopslab.monitoring.plugins.plugin_utils.ansible_core import running_inventory
 
 COLLECTION = Path(__file__).resolve().parents[2]
-ROLES = ("student_namespace", "metrics_exporter", "prometheus", "grafana", "mlopslab")
+# Every role that declares settings: the four lab roles, the shared one and the four verbs.
+ROLES = (
+    "student_namespace", "metrics_exporter", "prometheus", "grafana",
+    "_common", "deploy", "access", "verify", "teardown",
+)  # fmt: skip
 # Set by the playbooks themselves, or given to one of them (access.yml: -e mlopslab_access=revoke).
 # mlopslab_namespace is made from this action's own answer: never read here.
 PLAY_VARIABLES = {"mlopslab_namespace", "mlopslab_labels", "mlopslab_access"}
@@ -169,7 +174,6 @@ class ActionModule(ActionBase):
         hostvars = task_vars["hostvars"]
         self._parser = None
         by_student: dict[str, list[dict]] = {}
-        lab: dict[str, list[dict]] = {}
         connections = {}
         # Each student's namespace, once, from their own prefix; every step reads these. The
         # whole inventory's too: a student outside --limit may already hold the same namespace.
@@ -205,11 +209,8 @@ class ActionModule(ActionBase):
             problems += rules.host_problems(student, checked)
             problems += rules.access_problems(checked)
             problems += self._exporter_problems(checked)
-            problems += rules.namespace_fit_problems(checked)
             if problems:
                 by_student.setdefault(student, []).extend(problems)
-            elif student not in by_student:
-                lab[student] = rules.lab_objects(checked)
         for student, wrong in cluster_groups.api_server_problems(connections).items():
             server = connections[student][2]
             by_student.setdefault(student, []).append(
@@ -222,14 +223,12 @@ class ActionModule(ActionBase):
                 )
             )
         if not by_student:
-            # Each student's pods, as the capacity check (before any render) weighs them, and
-            # the students grouped by cluster: every cluster-side task loops over the groups.
+            # The students grouped by cluster: every cluster-side task loops over the groups.
             groups = cluster_groups.group(connections, namespaces)
             where = f" on {len(groups)} clusters" if len(groups) > 1 else ""
             return {
                 **result,
                 "changed": False,
-                "lab": lab,
                 "clusters": groups,
                 "namespaces": {s: namespaces[s] for s in students},
                 "inventory_namespaces": [namespaces[s] for s in inventory_students],

@@ -11,8 +11,8 @@ import json
 import os
 
 from ansible.plugins.action import ActionBase
-from ansible_collections.mlopslab.monitoring.plugins.module_utils import access
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.private_files import (
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.access import sheet as handed_out
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.private_files import (
     make_private_dirs,
     read_text,
     write_if_changed,
@@ -30,7 +30,7 @@ class ActionModule(ActionBase):
                 "dest": {"type": "path", "required": True},
                 "records": {"type": "list", "elements": "dict", "required": True},
                 "keep": {"type": "list", "elements": "str", "default": []},
-                "language": {"type": "str", "choices": list(access.LANGUAGES), "default": "ko"},
+                "language": {"type": "str", "choices": list(handed_out.LANGUAGES), "default": "ko"},
             }
         )
         records = json.loads(json.dumps(args["records"]))  # plain data, not Ansible's tagged types
@@ -40,9 +40,9 @@ class ActionModule(ActionBase):
             make_private_dirs(os.path.join(args["dest"], "handouts"))
         for record in records:
             path = record["handout"]
-            if not self._task.check_mode and write_if_changed(path, access.handout(record, args["language"])):
+            if not self._task.check_mode and write_if_changed(path, handed_out.handout(record, args["language"])):
                 written.append(path)
-        sheet = access.sheet(records, read_text(sheet_path), tuple(args["keep"]))
+        sheet = handed_out.sheet(records, read_text(sheet_path), tuple(args["keep"]))
         if not self._task.check_mode and write_if_changed(sheet_path, sheet):
             written.append(sheet_path)
         result.update(changed=bool(written), written=written, sheet=sheet_path)

@@ -15,7 +15,10 @@ import os
 import yaml
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.private_files import read_text, write_private
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.private_files import (
+    read_text,
+    write_private,
+)
 
 try:  # libyaml when present: 100 students' files are ~6 MB of YAML
     from yaml import CSafeDumper as Dumper

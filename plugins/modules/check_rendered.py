@@ -4,8 +4,12 @@
 
 DOCUMENTATION = r"""
 module: check_rendered
-short_description: Check students' rendered objects with the rules of the programs that read them
+short_description: Check students' rendered labs against their guard rails and their programs' rules
 description:
+  - The lab must fit its own namespace, weighed from the rendered objects themselves (no model of the pods
+    written by hand). The ResourceQuota must hold the Deployments' pods at their peak (a RollingUpdate surges
+    one pod), init containers counted as the API counts them, and the LimitRange's maximum must allow every
+    container's limits. Each problem names the setting to change.
   - After M(mlopslab.monitoring.render_cohort) and before anything is written or applied, checks what
     each student's programs will read. The API server accepts a ConfigMap whatever it holds; a
     Prometheus that cannot parse its configuration crash-loops in every student's namespace.

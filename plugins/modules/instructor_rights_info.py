@@ -110,8 +110,8 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.mlopslab.monitoring.plugins.module_utils import rights as table
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.lab_io import KubeApi
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common import rights as table
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.lab_io import KubeApi
 
 ARGUMENT_SPEC = dict(
     copy.deepcopy(AUTH_ARG_SPEC),

@@ -233,13 +233,20 @@ import copy
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.mlopslab.monitoring.plugins.module_utils import access
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.lab_health import LabHealthError, check_cohort
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.lab_io import (
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.access.sheet import read_sheet
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.access.tokens import (
+    grafana_login_problems,
+    kubeconfig_answers_problems,
+)
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.lab_io import (
     KubeApi,
     as_kubeconfig,
     poster_via_url,
     via_url,
+)
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.verify.lab_health import (
+    LabHealthError,
+    check_cohort,
 )
 
 # One label-selected list per kind for the whole cohort (EndpointSlices carry their Service's labels).
@@ -293,7 +300,7 @@ def _access_checks(params, kube, namespaces):
         return None
     try:
         with open(params["access_sheet"], encoding="utf-8") as handle:
-            rows = access.read_sheet(handle.read())
+            rows = read_sheet(handle.read())
     except OSError as err:
         rows, missing = {}, f"no access sheet ({err.strerror}: {params['access_sheet']})"
     else:
@@ -311,7 +318,7 @@ def _access_checks(params, kube, namespaces):
                 return {"unchecked": missing}
             if row.get("kubeconfig"):
                 own, theirs = as_kubeconfig(row["kubeconfig"], namespace, other, params["timeout"])
-                problems = access.kubeconfig_answers_problems(own, theirs, namespace, other)
+                problems = kubeconfig_answers_problems(own, theirs, namespace, other)
             else:
                 problems = ["no kubeconfig was handed out (" + (row.get("token_expires") or "not issued") + ")"]
             if grafana_mode != "none" and grafana.get("ok"):
@@ -320,7 +327,7 @@ def _access_checks(params, kube, namespaces):
                     post = poster_via_url(template, namespace, params["timeout"], params["validate_certs"] is not False)
                 else:
                     post = kube.poster_via_proxy(namespace, "grafana", 3000)
-                problems += access.grafana_login_problems(post, row.get("grafana_user"), row.get("grafana_password"))
+                problems += grafana_login_problems(post, row.get("grafana_user"), row.get("grafana_password"))
             return {"problems": problems, "renew": params["renew_command"].format(student=row.get("student"))}
 
         return check

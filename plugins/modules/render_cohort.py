@@ -11,7 +11,7 @@ description:
     C(vars/main.yml); checks each role's C(main) argument spec per student.
   - Every problem of every student is named in one failure; nothing is returned then.
   - One task and no fork per student, and each distinct template is compiled once for the cohort.
-  - Used by C(deploy.yml) (C(roles/mlopslab/tasks/render.yml)) and C(access.yml) (records only).
+  - Used by the roles C(deploy) (C(tasks/render.yml)) and C(access) (records only).
 version_added: 1.0.0
 author: mlopslab.monitoring contributors
 options:
@@ -21,7 +21,9 @@ options:
     elements: dict
     default: []
   records:
-    description: A template of the calling role that renders one YAML mapping per student (what is handed out).
+    description:
+      - A template of the role C(access) that renders one YAML mapping per student (what is handed out).
+      - The access role owns what is handed out; deploy renders the same records with its objects.
     type: str
   role_vars:
     description:
@@ -46,7 +48,7 @@ EXAMPLES = r"""
     roles:
       - {name: student_namespace, template: namespace.yaml.j2}
       - {name: grafana, template: grafana.yaml.j2}
-    records: access.yml.j2
+    records: record.yml.j2
   run_once: true
   register: rendered
 """

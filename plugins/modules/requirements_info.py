@@ -80,7 +80,7 @@ import sys
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.requirements import explain, resolved
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.verify.requirements import explain, resolved
 
 
 def main():

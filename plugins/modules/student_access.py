@@ -81,9 +81,9 @@ import time
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
-from ansible_collections.mlopslab.monitoring.plugins.module_utils import access
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.lab_io import KubeApi
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.private_files import (
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.access import tokens
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.lab_io import KubeApi
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.private_files import (
     make_private_dirs,
     read_text,
     write_private,
@@ -168,13 +168,13 @@ class Access:
             why = f"HTTP {status}: {_message(answer)}{hint}"
             return {"error": f"TokenRequest for ServiceAccount {self.account} failed: {why}"}
         token = answer["status"]["token"]
-        expires = _expiry(answer) or access.claims(token).get("exp")
-        text = access.dump(access.kubeconfig(student, namespace, self.server, self.ca, self.insecure, token))
+        expires = _expiry(answer) or tokens.claims(token).get("exp")
+        text = tokens.dump(tokens.kubeconfig(student, namespace, self.server, self.ca, self.insecure, token))
         if text != text_now:
             write_private(path, text)
         asked = time.time() + self.params["token_seconds"]
         return {
-            "token_expires": access.when(expires) if expires else "",
+            "token_expires": tokens.when(expires) if expires else "",
             # The server grants less than asked when its --service-account-max-token-expiration is lower.
             "shortened": bool(expires and expires < asked - 120),
         }
@@ -200,17 +200,17 @@ class Access:
             keep, why = False, "renewed on request (the old token no longer works)"
         else:
             margin = self.params["renew_before_seconds"]
-            keep, why = access.keep_or_renew(
+            keep, why = tokens.keep_or_renew(
                 text_now, now=time.time(), renew_before=margin, account=accounts.get(namespace)
             )
         if keep:
-            token = access.read_token(text_now)
-            text = access.dump(access.kubeconfig(student, namespace, self.server, self.ca, self.insecure, token))
+            token = tokens.read_token(text_now)
+            text = tokens.dump(tokens.kubeconfig(student, namespace, self.server, self.ca, self.insecure, token))
             if text == text_now:
-                return dict(result, action="kept", why=why, token_expires=access.token_expiry(text_now))
+                return dict(result, action="kept", why=why, token_expires=tokens.token_expiry(text_now))
             write_private(path, text)  # the same token, another server or CA (mlopslab_student_api_server)
             return dict(result, action="rewritten", why="rewritten: the server or CA changed", changed=True,
-                        token_expires=access.token_expiry(text_now))  # fmt: skip
+                        token_expires=tokens.token_expiry(text_now))  # fmt: skip
         issued = self._issue(student, namespace, path, text_now)
         if issued.get("error"):
             return dict(result, action="failed", why="", error=issued["error"])
@@ -220,7 +220,7 @@ class Access:
 def main():
     module = AnsibleK8SModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=False)
     params = module.params
-    if params["token_seconds"] < access.MIN_TOKEN_SECONDS:
+    if params["token_seconds"] < tokens.MIN_TOKEN_SECONDS:
         module.fail_json(msg=f"token_seconds {params['token_seconds']} is below 600, the shortest token the API issues")
     api_client = get_api_client(module).client.client
     kube = KubeApi(api_client, 10)

@@ -20,9 +20,6 @@ description:
   - A variable with one of this collection's prefixes (C(mlopslab_), C(metrics_exporter_), C(prometheus_),
     C(grafana_), C(student_namespace_)) that no role declares is a problem, with the closest declared name;
     list your own such variables in C(mlopslab_own_variables).
-  - The lab must fit its own namespace; the ResourceQuota must hold its pods at their peak (a rollout of
-    the exporter surges one pod), with init containers counted as the API counts them, and the
-    LimitRange's maximum must allow every container's limits.
   - Fails once, listing every problem with the students it applies to (ranges compressed, C(user01–user30)),
     the value, what is accepted and an example.
 version_added: 1.0.0
@@ -65,10 +62,6 @@ clusters:
   elements: dict
   sample: [{"name": "course-a (/etc/course/a.yaml)", "kubeconfig": "/etc/course/a.yaml", "context": "course-a",
             "api_server": "", "students": ["user01", "user02"], "namespaces": ["user01", "user02"]}]
-lab:
-  description: Each student's objects as the capacity check weighs them (not in I(clusters_only) mode).
-  returned: success
-  type: dict
 msg:
   description: On failure, one line per problem, the students sharing it compressed into ranges.
   returned: always

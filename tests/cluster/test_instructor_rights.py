@@ -13,8 +13,8 @@ import pytest
 import yaml
 from kubernetes import client
 
-from plugins.module_utils import rights
-from plugins.module_utils.lab_io import KubeApi
+from plugins.module_utils.common import rights
+from plugins.module_utils.common.lab_io import KubeApi
 from plugins.modules.instructor_rights_info import ask
 from tests.cluster.conftest import Cluster, note, recap, text, timed
 from tests.cluster.test_lifecycle import VERIFY

@@ -16,8 +16,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from plugins.module_utils import settings
-from plugins.module_utils.lifecycle import pod_resources
+from plugins.module_utils.deploy.fit import fit_problems, lab_budget
 from tests.support.processes import REPO
 
 STUDENTS = ["user01", "user02", "user03"]
@@ -298,36 +297,17 @@ def test_the_grafana_role_alone_refuses_a_short_password_and_never_shows_the_sec
     assert secret not in good.output
 
 
-def _defaults() -> dict:
-    values = {}
-    for role in ("student_namespace", "metrics_exporter", "prometheus", "grafana"):
-        values.update(yaml.safe_load((REPO / "roles" / role / "defaults" / "main.yml").read_text()))
-    return values
-
-
-@pytest.mark.parametrize("prebuilt", [False, True], ids=["init container", "prebuilt image"])
-def test_the_settings_check_models_the_pods_deploy_renders(tmp_path, prebuilt):
-    """validate_settings judges the quota from a model of the lab's pods (it runs before any
-    render); the model must be exactly what the templates render, or the check is a guess."""
-    extra = ["-e", "metrics_exporter_image=localhost:5000/lab/exporter:1.0"] if prebuilt else []
-    extra += ["-e", "metrics_exporter_memory_limit=200Mi", "-e", "prometheus_cpu_request=75m"]
-    objects = render(tmp_path, "--limit", "user01", *extra)["user01"]
-    values = {**_defaults(), "metrics_exporter_image": "localhost:5000/lab/exporter:1.0" if prebuilt else "",
-              "metrics_exporter_memory_limit": "200Mi", "prometheus_cpu_request": "75m"}  # fmt: skip
-    model = {pod["name"]: pod for pod in settings.lab_pods(values)}
-    deployments = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
-    assert sorted(model) == sorted(deployments)
-    for name, deployment in deployments.items():
-        spec = deployment["spec"]
-        assert spec.get("replicas", 1) == 1
-        rolling = (spec.get("strategy") or {}).get("type", "RollingUpdate") == "RollingUpdate"
-        assert model[name]["surge"] is rolling, name
-        assert pod_resources(model[name]["spec"]) == pod_resources(spec["template"]["spec"]), name
-        assert empty_dirs(model[name]["spec"]) == empty_dirs(spec["template"]["spec"]), name
-
-
-def empty_dirs(pod_spec):
-    return sorted(v["emptyDir"].get("sizeLimit") for v in pod_spec.get("volumes") or [] if "emptyDir" in v)
+def test_the_fit_check_weighs_the_pods_as_rendered(tmp_path):
+    """check_rendered weighs each student's rendered pods against their quota (deploy/fit.py):
+    whatever a setting changes in the pods, the check sees it. With a prebuilt image the
+    exporter's pod has no init container, so its pod reserves the exporter's own 48Mi, not 64Mi."""
+    init = render(tmp_path / "init", "--limit", "user01")["user01"]
+    prebuilt = render(tmp_path / "prebuilt", "--limit", "user01",
+                      "-e", "metrics_exporter_image=localhost:5000/lab/exporter:1.0")["user01"]  # fmt: skip
+    assert fit_problems(init) == [] and fit_problems(prebuilt) == []
+    assert lab_budget(init)["pods"] == lab_budget(prebuilt)["pods"] == 4
+    mib = 2**20
+    assert lab_budget(init)["requests"]["memory"] - lab_budget(prebuilt)["requests"]["memory"] == 2 * (64 - 48) * mib
 
 
 def test_the_rendered_fixture_of_the_unit_tests_is_what_the_roles_render(build):

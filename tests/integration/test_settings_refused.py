@@ -148,7 +148,7 @@ GROUPS = {
         ],
     ),
     # Settings that are fine, on a cluster too small in pods: two usable 4-pod nodes hold 8 pods,
-    # 3 students are 9. The capacity check reads Nodes and Pods (no write) before any render.
+    # 3 students are 9. The capacity check reads Nodes and Pods (no write), weighing the rendered pods.
     # Who a student is, decided once (settings.identity_problems, membership_problems): a prefix
     # and name that make a system namespace, two students on one namespace, a student in two
     # clusters' groups. Inventories with groups, as an instructor writes them.
@@ -220,9 +220,9 @@ CASES = [(group, case_id, says) for group, (_, _, cases) in GROUPS.items() for c
 # Groups that reach the cluster's capacity check read it (never write); the others must not
 # have asked it anything at all.
 READS_THE_CLUSTER = {"cluster too small in pods"}
-# Groups refused after the render (by what the programs would read): the preflight has read the
-# cluster, nothing was written.
-AFTER_RENDER = {"what the programs refuse"}
+# Groups refused after the render (the lab against its own guard rails, what the programs would
+# read: both judged from the rendered objects): the preflight has read the cluster, nothing was written.
+AFTER_RENDER = {"what the programs refuse", "namespace budget"}
 
 
 def small_nodes(path):

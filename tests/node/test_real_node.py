@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from plugins.module_utils.lab_io import KubeApi
+from plugins.module_utils.common.lab_io import KubeApi
 from tests.cluster.conftest import note, text, timed
 from tests.node.conftest import lab_cluster
 from tests.support.node import CGROUP_PARENT, CGROUP_ROOT

@@ -1,4 +1,4 @@
-"""Write roles/mlopslab/files/instructor-clusterroles.yaml from the rights table
+"""Write roles/_common/files/instructor-clusterroles.yaml from the rights table
 (plugins/module_utils/rights.py): `python -m tests.support.instructor_roles`. A unit test fails
 when the shipped file and the table drift apart."""
 
@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import yaml
 
-from plugins.module_utils import rights
+from plugins.module_utils.common import rights
 from tests.support.processes import REPO
 
-PATH = REPO / "roles" / "mlopslab" / "files" / "instructor-clusterroles.yaml"
+PATH = REPO / "roles" / "_common" / "files" / "instructor-clusterroles.yaml"
 HEADER = """# The rights an instructor needs, as ClusterRoles (generated from plugins/module_utils/rights.py by
 # `python -m tests.support.instructor_roles`; do not edit by hand). A cluster administrator applies
 # this file and binds one role to the instructor, cluster-wide (the students' namespaces do not

@@ -9,7 +9,8 @@ import json
 
 import pytest
 import yaml
-from ansible_collections.mlopslab.monitoring.plugins.module_utils import access
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.access import sheet, tokens
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common import text
 
 NOW = 1_800_000_000
 
@@ -23,7 +24,7 @@ def jwt(exp, uid="uid-1"):
 
 
 def on_disk(token):
-    return access.dump(access.kubeconfig("user01", "user01", "https://k:6443", "Q0E=", False, token))
+    return tokens.dump(tokens.kubeconfig("user01", "user01", "https://k:6443", "Q0E=", False, token))
 
 
 @pytest.mark.parametrize(
@@ -32,19 +33,19 @@ def on_disk(token):
      ("0", None), ("1.5h", None), ("soon", None), (True, None), ("", None), ("7 d", 604800)],
 )  # fmt: skip
 def test_lifetimes_in_the_units_an_instructor_writes(value, expected):
-    assert access.seconds(value) == expected
+    assert tokens.seconds(value) == expected
 
 
 def test_every_lifetime_problem_is_named_at_once():
-    problems = access.lifetime_problems("5m", "soon")
+    problems = tokens.lifetime_problems("5m", "soon")
     assert [(p[0], p[1]) for p in problems] == [
         ("mlopslab_student_token_ttl", "5m"),
         ("mlopslab_student_token_renew_before", "soon"),
     ]
     assert "10m" in problems[0][2]
-    (margin,) = access.lifetime_problems("7d", "7d")
+    (margin,) = tokens.lifetime_problems("7d", "7d")
     assert margin[0] == "mlopslab_student_token_renew_before" and "every run would renew" in margin[2]
-    assert access.lifetime_problems("16w", "7d") == []
+    assert tokens.lifetime_problems("16w", "7d") == []
 
 
 def test_the_kubeconfig_names_the_students_namespace_and_embeds_the_ca():
@@ -52,12 +53,12 @@ def test_the_kubeconfig_names_the_students_namespace_and_embeds_the_ca():
     assert config["contexts"][0]["context"] == {"cluster": "mlopslab", "user": "user01", "namespace": "user01"}
     assert config["clusters"][0]["cluster"] == {"server": "https://k:6443", "certificate-authority-data": "Q0E="}
     assert config["current-context"] == "user01"
-    insecure = access.kubeconfig("user01", "user01", "https://k", None, True, "t")
+    insecure = tokens.kubeconfig("user01", "user01", "https://k", None, True, "t")
     assert insecure["clusters"][0]["cluster"]["insecure-skip-tls-verify"] is True
 
 
 def test_a_token_valid_beyond_the_margin_for_the_current_account_is_kept():
-    keep, why = access.keep_or_renew(on_disk(jwt(NOW + 30 * 86400)), now=NOW, renew_before=7 * 86400, account="uid-1")
+    keep, why = tokens.keep_or_renew(on_disk(jwt(NOW + 30 * 86400)), now=NOW, renew_before=7 * 86400, account="uid-1")
     assert keep and why.startswith("kept: its token expires 2027-")
 
 
@@ -75,20 +76,20 @@ def test_a_token_valid_beyond_the_margin_for_the_current_account_is_kept():
     ],
 )
 def test_anything_else_is_renewed_and_says_why(text, account, reason):
-    keep, why = access.keep_or_renew(text, now=NOW, renew_before=7 * 86400, account=account)
+    keep, why = tokens.keep_or_renew(text, now=NOW, renew_before=7 * 86400, account=account)
     assert not keep and reason in why
 
 
 def test_the_sheet_quotes_what_needs_quoting_and_keeps_students_outside_the_run():
-    previous = access.sheet([{"student": "user09", "namespace": "user09", "grafana_password": "old"}])
+    previous = sheet.sheet([{"student": "user09", "namespace": "user09", "grafana_password": "old"}])
     record = {"student": "user01", "namespace": "user01", "grafana_password": 'a,b"c', "how_to_reach": "x, y"}
-    text = access.sheet([record], previous, keep=("user09",))
+    text = sheet.sheet([record], previous, keep=("user09",))
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [r["student"] for r in rows] == ["user01", "user09"]
     assert rows[0]["grafana_password"] == 'a,b"c' and rows[0]["how_to_reach"] == "x, y"
-    assert access.read_sheet(text)["user01"]["grafana_password"] == 'a,b"c'
+    assert sheet.read_sheet(text)["user01"]["grafana_password"] == 'a,b"c'
     # A student who left the inventory (not in keep) drops out.
-    assert "user09" not in access.sheet([record], previous, keep=())
+    assert "user09" not in sheet.sheet([record], previous, keep=())
 
 
 def test_records_join_the_lab_with_what_was_issued():
@@ -96,11 +97,11 @@ def test_records_join_the_lab_with_what_was_issued():
     issued = [{"student": "user01", "kubeconfig": "/b/c/kubeconfigs/user01.yaml",
                "token_expires": "2027-01-01 00:00 UTC", "action": "kept"},
               {"student": "user02", "kubeconfig": "", "action": "revoked"}]  # fmt: skip
-    one, two = access.records(accesses, issued, "/b/c", "c")
+    one, two = sheet.records(accesses, issued, "/b/c", "c")
     assert one["kubeconfig"].endswith("user01.yaml") and one["grafana_password"] == "pw"
     assert one["handout"] == "/b/c/handouts/user01.md" and one["cohort"] == "c"
     assert (two["kubeconfig"], two["token_expires"], two["access"]) == ("", "revoked", "revoked")
-    (rendered,) = access.records({"user01": {"namespace": "user01"}}, None, "/b/c", "c")
+    (rendered,) = sheet.records({"user01": {"namespace": "user01"}}, None, "/b/c", "c")
     assert rendered["access"] == "not issued" and rendered["kubeconfig"] == ""
 
 
@@ -113,7 +114,7 @@ def record(**changes):
 
 
 def test_the_handout_carries_the_same_values_as_the_sheet():
-    text = access.handout(record(), "ko")
+    text = sheet.handout(record(), "ko")
     for value in ("user01.yaml", "2027-03-21 17:04 UTC", "S3cr3tPassw0rdxyz", "port-forward svc/grafana 3000:3000",
                   "port-forward svc/prometheus 9090:9090", "RESTARTS"):  # fmt: skip
         assert value in text
@@ -123,16 +124,16 @@ def test_the_handout_carries_the_same_values_as_the_sheet():
 
 
 def test_the_handout_in_english_and_without_a_kubeconfig():
-    english = access.handout(record(), "en")
+    english = sheet.handout(record(), "en")
     assert english.startswith("# user01: your monitoring lab") and "S3cr3tPassw0rdxyz" in english
-    rendered = access.handout(record(kubeconfig="", token_expires="", access="not issued"), "ko")
+    rendered = sheet.handout(record(kubeconfig="", token_expires="", access="not issued"), "ko")
     assert "export KUBECONFIG" not in rendered and "아직 발급되지 않았습니다" in rendered
-    revoked = access.handout(record(kubeconfig="", token_expires="revoked", access="revoked"), "ko")
+    revoked = sheet.handout(record(kubeconfig="", token_expires="revoked", access="revoked"), "ko")
     assert "회수되었습니다" in revoked
 
 
 def test_with_an_ingress_grafana_needs_no_port_forward():
-    text = access.handout(record(grafana_url="http://user01.lab.example.com/", how_to_reach="browse to the URL"))
+    text = sheet.handout(record(grafana_url="http://user01.lab.example.com/", how_to_reach="browse to the URL"))
     assert "port-forward svc/grafana" not in text and "http://user01.lab.example.com/" in text
 
 
@@ -148,7 +149,7 @@ def test_with_an_ingress_grafana_needs_no_port_forward():
     ],
 )
 def test_what_the_api_answers_the_student_says_whether_the_kubeconfig_works(own, other, problem):
-    problems = access.kubeconfig_answers_problems(own, other, "user01", "user02")
+    problems = tokens.kubeconfig_answers_problems(own, other, "user01", "user02")
     assert problems == [] if problem is None else problem in " ".join(problems)
 
 
@@ -160,13 +161,13 @@ def test_grafana_login_with_the_handed_out_password():
         ok = body == {"user": "admin", "password": "right"}
         return (200, {"message": "Logged in"}) if ok else (401, {"message": "Invalid username or password"})
 
-    assert access.grafana_login_problems(grafana, "admin", "right") == []
-    (problem,) = access.grafana_login_problems(grafana, "admin", "stale")
+    assert tokens.grafana_login_problems(grafana, "admin", "right") == []
+    (problem,) = tokens.grafana_login_problems(grafana, "admin", "stale")
     assert "refuses the handed-out password" in problem and "Invalid username or password" in problem
     assert sent[0][0] == "/login"
-    assert access.grafana_login_problems(grafana, "admin", "") == ["the access sheet has no Grafana password"]
+    assert tokens.grafana_login_problems(grafana, "admin", "") == ["the access sheet has no Grafana password"]
 
 
 def test_columns_stay_intact_lines():
-    text = access.columns([["student", "Grafana"], ["user01", "kubectl -n user01 port-forward svc/grafana 3000:3000"]])
-    assert text.splitlines() == ["student  Grafana", "user01   kubectl -n user01 port-forward svc/grafana 3000:3000"]
+    table = text.columns([["student", "Grafana"], ["user01", "kubectl -n user01 port-forward svc/grafana 3000:3000"]])
+    assert table.splitlines() == ["student  Grafana", "user01   kubectl -n user01 port-forward svc/grafana 3000:3000"]

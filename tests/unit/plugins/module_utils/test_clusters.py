@@ -6,7 +6,11 @@ from pathlib import Path
 
 import yaml
 
-from plugins.module_utils import clusters
+from plugins.module_utils.access import sheet
+from plugins.module_utils.common import clusters
+from plugins.module_utils.deploy import capacity, outcomes
+from plugins.module_utils.teardown import plan as teardown
+from plugins.module_utils.verify import lab_health
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "cluster"
 NODES = yaml.safe_load((FIXTURES / "nodes.yml").read_text())
@@ -79,7 +83,7 @@ def test_each_cluster_is_judged_on_its_own_students():
     # 3800m free on each cluster: 1500m + 1500m on a and 1500m on b fit, and would not on one cluster.
     nodes = [{"item": A, "resources": NODES}, {"item": B, "resources": NODES}]
     pods = [{"item": A, "resources": PODS}, {"item": B, "resources": PODS}]
-    report = clusters.capacity(nodes, pods, {"user01": lab("1.5"), "user03": lab("1.5"), "user02": lab("1.5")})
+    report = capacity.capacity(nodes, pods, {"user01": lab("1.5"), "user03": lab("1.5"), "user02": lab("1.5")})
     assert report["fits"] is True
     assert [r["students"] for r in report["clusters"]] == [2, 1]
     assert report["verdict"] == "The cohort fits each of its 2 clusters' free capacity."
@@ -87,10 +91,10 @@ def test_each_cluster_is_judged_on_its_own_students():
         report["table"][0] == "cluster /etc/course/a.yaml:"
         and "cluster course-b (/etc/course/b.yaml):" in report["table"]
     )
-    short = clusters.capacity(nodes, pods, {"user01": lab("1.5"), "user03": lab("2.5"), "user02": lab("1.5")})
+    short = capacity.capacity(nodes, pods, {"user01": lab("1.5"), "user03": lab("2.5"), "user02": lab("1.5")})
     assert short["fits"] is False
     assert short["verdict"].startswith("On /etc/course/a.yaml: The cohort of 2 needs more cpu")
-    one = clusters.capacity(nodes[:1], pods[:1], {"user01": lab("1"), "user03": lab("1")})
+    one = capacity.capacity(nodes[:1], pods[:1], {"user01": lab("1"), "user03": lab("1")})
     assert one["verdict"] == "The cohort of 2 fits the cluster's free capacity." and "cluster" not in one["table"][0]
 
 
@@ -104,7 +108,7 @@ def test_a_cluster_that_failed_as_a_whole_fails_its_own_students_only():
         {"item": A, "changed": False, "result": {"results": [{"changed": True}, {"changed": False}]}},
         {"item": B, "failed": True, "msg": "Failed to get client due to HTTPSConnectionPool(host='k8s-b')"},
     ]
-    answers = clusters.deploy_outcomes(applied, manifests)
+    answers = outcomes.clusters_deploy_outcomes(applied, manifests)
     assert answers["user01"]["changed"] == ["ConfigMap/cm-user01"] and not answers["user01"]["failed"]
     assert not answers["user03"]["failed"]
     assert answers["user02"]["failed"]
@@ -125,7 +129,7 @@ def test_each_cluster_is_waited_for_with_its_own_deployments():
         {"item": A, "resources": [d for d in DEPLOYMENTS if d["metadata"]["namespace"] == "user01"]},
         {"item": B, "failed": True, "msg": "Unauthorized"},
     ]
-    answers = clusters.deploy_outcomes(applied, manifests, waited, 300)
+    answers = outcomes.clusters_deploy_outcomes(applied, manifests, waited, 300)
     assert (
         answers["user02"]["failed"]
         and "could not check that the Deployments are available: Unauthorized" in (answers["user02"]["message"])
@@ -143,7 +147,7 @@ def test_health_is_one_cohort_with_each_student_s_cluster():
         {"item": A, "students": [judged("user01", "healthy"), judged("user03", "failing", "oom_killed")]},
         {"item": B, "students": [judged("user02", "failing", "oom_killed")]},
     ]
-    merged = clusters.health(results)
+    merged = lab_health.health(results)
     assert merged["summary"] == {
         "students": 3, "healthy": 1, "degraded": 0, "failing": 2, "causes": {"oom_killed": 2}
     }  # fmt: skip
@@ -158,7 +162,7 @@ def test_a_cluster_verify_could_not_check_fails_its_students_and_keeps_the_other
         {"item": A, "students": [judged("user01", "healthy"), judged("user03", "healthy")]},
         {"item": B, "failed": True, "msg": "cannot list the cohort's namespaces: Connection refused"},
     ]
-    merged = clusters.health(results)
+    merged = lab_health.health(results)
     user02 = merged["students"][2]
     assert (user02["namespace"], user02["status"], user02["cause"]) == ("user02", "failing", "cluster_unreachable")
     assert (
@@ -175,7 +179,7 @@ def test_teardown_looks_for_each_student_on_their_own_cluster():
         {"item": A, "resources": [ours("user01"), namespace("user02"), ours("user07")]},
         {"item": B, "resources": [ours("user02")]},
     ]
-    plan = clusters.teardown_plan(listed, "fall26", [], ["user01", "user02", "user03"], True)
+    plan = teardown.teardown_plan(listed, "fall26", [], ["user01", "user02", "user03"], True)
     assert [(e["namespace"], e["cluster"]) for e in plan["delete"]] == [
         ("user01", A["name"]), ("user07", A["name"]), ("user02", B["name"])
     ]  # fmt: skip
@@ -191,7 +195,7 @@ def test_teardown_looks_for_each_student_on_their_own_cluster():
 
 def test_names_given_to_teardown_are_looked_for_on_every_cluster():
     listed = [{"item": A, "resources": [namespace("other")]}, {"item": B, "resources": [ours("user07")]}]
-    plan = clusters.teardown_plan(listed, "fall26", ["user07", "other", "gone"], ["user01"], False)
+    plan = teardown.teardown_plan(listed, "fall26", ["user07", "other", "gone"], ["user01"], False)
     assert [(e["namespace"], e["cluster"]) for e in plan["delete"]] == [("user07", B["name"])]
     assert [(e["namespace"], e["cluster"]) for e in plan["refuse"]] == [("other", A["name"])]
     # Absent only where absent from every cluster: user07 is absent from a but deleted on b.
@@ -220,7 +224,7 @@ def test_teardown_outcome_per_namespace_and_cluster():
         {"item": c, "failed": True, "msg": "connection refused"},
         {"item": d, "resources": []},
     ]
-    outcome = clusters.teardown_outcome(deleted, remaining)
+    outcome = teardown.teardown_outcome(deleted, remaining)
     assert outcome["errors"] == {
         "user03": "forbidden", "user05": "connection refused", "user06": "connection refused",
         "user09": "namespaces \"user09\" is forbidden",
@@ -235,7 +239,7 @@ def test_a_cluster_whose_kubeconfigs_could_not_be_issued_says_so_for_each_of_its
         {"item": A, "students": [mine, {**mine, "student": "user03", "namespace": "user03"}]},
         {"item": B, "failed": True, "msg": "cannot list the students' ServiceAccounts: Unauthorized"},
     ]
-    answers = clusters.issued(results)
+    answers = sheet.issued(results)
     assert [a["student"] for a in answers] == ["user01", "user03", "user02"]
     assert [a["cluster"] for a in answers] == [A["name"], A["name"], B["name"]]
     assert answers[2]["action"] == "failed"
@@ -243,4 +247,4 @@ def test_a_cluster_whose_kubeconfigs_could_not_be_issued_says_so_for_each_of_its
         answers[2]["error"] == "course-b (/etc/course/b.yaml): cannot list the students' ServiceAccounts: Unauthorized"
     )
     # Render-only runs skip the call: nobody was issued anything, and nothing failed.
-    assert clusters.issued([{"item": A, "skipped": True}]) == []
+    assert sheet.issued([{"item": A, "skipped": True}]) == []

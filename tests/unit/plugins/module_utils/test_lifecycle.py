@@ -6,15 +6,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from plugins.module_utils.lifecycle import (
-    capacity_report,
-    capacity_table,
-    manifests_resources,
-    namespace_plan,
-    parse_quantity,
-    pod_resources,
-    terminating,
-)
+from plugins.module_utils.common.namespaces import namespace_plan
+from plugins.module_utils.common.quantities import manifests_resources, parse_quantity, pod_resources
+from plugins.module_utils.deploy.capacity import capacity_report, capacity_table
+from plugins.module_utils.teardown.plan import terminating
 
 CLUSTER = Path(__file__).parents[3] / "fixtures" / "cluster"
 NODES = yaml.safe_load((CLUSTER / "nodes.yml").read_text())

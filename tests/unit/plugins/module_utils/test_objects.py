@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from plugins.module_utils.objects import EXPECTED, OBJECT_CODES, object_findings
+from plugins.module_utils.verify.objects import EXPECTED, OBJECT_CODES, object_findings
 
 HERE = Path(__file__).parent
 FAILED = yaml.safe_load((HERE / "fixtures/failedcreate.yml").read_text())

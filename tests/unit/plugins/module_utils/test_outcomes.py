@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from plugins.module_utils.outcomes import deploy_outcomes, deployment_ready, summary_rows, unavailable
+from plugins.module_utils.deploy.outcomes import deploy_outcomes, deployment_ready, summary_rows, unavailable
 
 HERE = Path(__file__).parent
 APPLY = HERE / "fixtures" / "apply"

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 import yaml
 
-from plugins.module_utils import program_checks
+from plugins.module_utils.deploy import program_checks
 from tests.support.processes import REPO
 
 RENDERED = REPO / "tests" / "fixtures" / "rendered"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from plugins.module_utils.requirements import explain, resolved
+from plugins.module_utils.verify.requirements import explain, resolved
 
 PIP = Path(__file__).parent / "fixtures" / "pip"
 

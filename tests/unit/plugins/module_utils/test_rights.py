@@ -4,7 +4,7 @@ cluster about, the ClusterRoles shipped from it, and the refusal a person reads.
 import pytest
 import yaml
 
-from plugins.module_utils import rights
+from plugins.module_utils.common import rights
 from tests.support import instructor_roles
 from tests.support.processes import REPO
 
@@ -18,7 +18,7 @@ def granted(role: dict) -> set[tuple[str, str, str]]:
 
 def test_the_shipped_clusterroles_are_the_table():
     assert (
-        REPO / "roles" / "mlopslab" / "files" / "instructor-clusterroles.yaml"
+        REPO / "roles" / "_common" / "files" / "instructor-clusterroles.yaml"
     ).read_text() == instructor_roles.text()
 
 

@@ -1,5 +1,6 @@
-"""The settings rules: one per kind of value, the exporter's own parser, typos, and the lab's fit
-in its own namespace (module_utils/settings.py)."""
+"""The settings rules: one per kind of value, the exporter's own parser and typos
+(module_utils/common/settings.py). The lab's fit in its own namespace is judged from the
+rendered objects: test_fit.py."""
 
 import sys
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from plugins.module_utils import settings as rules
+from plugins.module_utils.common import settings as rules
 
 REPO = Path(__file__).resolve().parents[4]
 sys.path.insert(0, str(REPO / "exporter"))
@@ -42,7 +43,6 @@ def test_each_rule_accepts_what_its_grammar_does_and_nothing_else(rule, good, ba
 def test_the_roles_defaults_have_no_problems():
     values = {**DEFAULTS, "mlopslab_ingress_domain": ""}
     assert rules.value_problems(values) == []
-    assert rules.namespace_fit_problems(values) == []
     assert rules.exporter_problems({}, 8000, exporter_config.load, exporter_config.OPTIONS) == []
 
 
@@ -121,27 +121,6 @@ def test_a_misspelt_variable_is_named_with_the_closest_declared_one_unless_it_is
         ("metrics_exporter_memory_limt", "is not a setting of any role: did you mean metrics_exporter_memory_limit?"),
         ("prometheus_retension_time", "is not a setting of any role: did you mean prometheus_retention_time?"),
     ]
-
-
-def test_the_lab_must_fit_its_own_quota_counted_as_the_api_counts_it():
-    # 3 pods, and the exporter's RollingUpdate surges one more while the old pod still runs.
-    budget = rules.lab_budget(DEFAULTS)
-    assert budget["pods"] == 4 and budget["surging"] == ["metrics-exporter"]
-    # The exporter's pod reserves its init container's 64Mi (larger than the exporter's 48Mi).
-    assert budget["requests"]["memory"] == (64 * 2 + 128 + 128) * 2**20
-    small = {
-        **DEFAULTS,
-        "student_namespace_quota": {**DEFAULTS["student_namespace_quota"], "pods": "3", "requests.memory": "300Mi"},
-    }
-    found = {p["variable"]: p for p in rules.namespace_fit_problems(small)}
-    assert set(found) == {"student_namespace_quota['pods']", "student_namespace_quota['requests.memory']"}
-    assert "below the 4 pods the lab holds at its peak" in found["student_namespace_quota['pods']"]["wrong"]
-    assert found["student_namespace_quota['requests.memory']"]["example"] == "384Mi"
-    tight = {**DEFAULTS, "student_namespace_container_max": {"cpu": "1", "memory": "300Mi"}}
-    [limit] = rules.namespace_fit_problems(tight)
-    # The setting to change is named, with the guard rail it crosses.
-    assert limit["variable"] == "prometheus_memory_limit" and limit["value"] == "384Mi"
-    assert "above the LimitRange's maximum student_namespace_container_max['memory'] (300Mi)" in limit["wrong"]
 
 
 def test_problems_shared_by_students_are_one_line_with_their_ranges():

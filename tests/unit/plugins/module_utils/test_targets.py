@@ -1,7 +1,7 @@
 """summarize_targets and friends on /api/v1/targets and /api/v1/query answers as Prometheus
 2.x returns them."""
 
-from plugins.module_utils.targets import (
+from plugins.module_utils.verify.targets import (
     series_findings,
     series_present,
     series_query,

@@ -1,0 +1,154 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What deploy.yml tells each student: which of their objects changed or failed, and which of
+their Deployments did not become available.
+
+The whole cohort is applied (or written) by one task, whose per-object results come back in
+one list, students one after the other. These pure functions give each student back their
+share, once for the play, so the per-student task that marks the play recap only reads a
+ready answer (Jinja over the whole result list, per student, cost ~60 ms a student).
+"""
+
+from __future__ import annotations
+
+
+def object_name(obj: dict) -> str:
+    return f"{obj.get('kind', '?')}/{(obj.get('metadata') or {}).get('name', '?')}"
+
+
+def deployment_ready(deployment: dict) -> bool:
+    """kubernetes.core's own test (module_utils/k8s/waiter.py, what `k8s` with `wait: true`
+    waits for): the controller has seen the current spec, and every replica it runs is available."""
+    meta, spec, status = (deployment.get(k) or {} for k in ("metadata", "spec", "status"))
+    return bool(
+        status
+        and spec.get("replicas", 1) == (status.get("replicas") or 0)
+        and status.get("availableReplicas") == status.get("replicas")
+        and status.get("observedGeneration") == meta.get("generation")
+        and not status.get("unavailableReplicas")
+    )
+
+
+def unavailable(deployments: list[dict], namespaces) -> dict[str, list[str]]:
+    """Per namespace (of those given), the names of its Deployments that are not ready yet."""
+    wanted = set(namespaces)
+    waiting: dict[str, set[str]] = {}
+    for deployment in deployments:
+        meta = deployment.get("metadata") or {}
+        if meta.get("namespace") in wanted and not deployment_ready(deployment):
+            waiting.setdefault(meta["namespace"], set()).add(meta.get("name", "?"))
+    return {namespace: sorted(names) for namespace, names in waiting.items()}
+
+
+def deploy_outcomes(
+    students: dict[str, str],
+    manifests: list[list[dict]],
+    outcome: dict,
+    deployments: list[dict] | None = None,
+    wait_timeout: float | None = None,
+    wait_error: str | None = None,
+) -> dict[str, dict]:
+    """Each student's share of one apply (kubernetes.core.k8s with continue_on_error) or write.
+
+    students: student name -> namespace, in the order their objects were given;
+    manifests: each student's objects, same order; outcome: the registered result, with one
+    entry per object under `result.results`, or without them when the module failed as a whole
+    (then every object carries its `msg`); deployments: the cohort's Deployments after the
+    wait, or None when there was no wait; wait_error: why the Deployments could not be listed
+    (then nobody's can be said to be available, and every student fails with the reason).
+
+    Returns student -> {objects, changed, errors, waiting, failed, message}.
+    """
+    if len(students) != len(manifests):
+        raise ValueError(f"{len(students)} students but {len(manifests)} lists of objects")
+    total = sum(len(objects) for objects in manifests)
+    results = (outcome.get("result") or {}).get("results")
+    if results is None:
+        # No per-object results: the module failed as a whole (e.g. the API went away).
+        message = outcome.get("msg") or "no answer from the module"
+        results = [{"error": {"msg": message}}] * total
+    elif len(results) != total:
+        raise ValueError(f"{len(results)} results for {total} objects")
+    waiting = unavailable(deployments, students.values()) if deployments is not None else {}
+
+    answers, offset = {}, 0
+    for (student, namespace), objects in zip(students.items(), manifests, strict=True):
+        mine = results[offset : offset + len(objects)]
+        offset += len(objects)
+        pairs = list(zip((object_name(o) for o in objects), mine, strict=True))
+        changed = [name for name, result in pairs if result.get("changed")]
+        errors = [
+            f"{name}: {(result.get('error') or {}).get('msg') or 'failed'}"
+            for name, result in pairs
+            if result.get("error") or result.get("failed")
+        ]
+        late = waiting.get(namespace, [])
+        counts = f"{student}: {len(objects)} objects, {len(changed)} changed"
+        lines = [counts + (f": {', '.join(changed)}." if changed else ".")]
+        if errors:
+            lines.append(f"Failed: {'; '.join(errors)}. Rerun deploy.yml (--limit {student}) once fixed.")
+        if wait_error:
+            lines.append(
+                f"{student}: could not check that the Deployments are available: {wait_error}."
+                f" Run verify.yml --limit {student} once the API answers; rerun deploy.yml to heal."
+            )
+        if late:
+            lines.append(
+                f"{student}: {', '.join(late)} not available after {wait_timeout:g} s. Run verify.yml --limit {student}"
+                " to see why (crash loop, OOM or liveness kill, image pull, quota); rerun deploy.yml to heal."
+            )
+        answers[student] = {
+            "objects": len(objects),
+            "changed": changed,
+            "errors": errors,
+            "waiting": late,
+            "failed": bool(errors or late or wait_error),
+            "message": "\n".join(lines),  # one line each: printed as a block, never folded
+        }
+    return answers
+
+
+def summary_rows(
+    students, records: dict, manifests: dict, accesses: dict, outcomes: dict, clusters: list[dict]
+) -> list[list[str]]:
+    """The deploy summary's table, its header first: every student of the run, one who failed
+    too (marked FAILED, not left out, which would read as a smaller cohort that all went well).
+    A cluster column when the run spans several clusters."""
+    cluster_of = {s: c["name"] for c in clusters for s in c["students"]} if len(clusters) > 1 else {}
+    rows = [
+        ["student", "namespace", *(["cluster"] * bool(cluster_of)), "objects", "result", "token expires", "Grafana"]
+    ]
+    for student in sorted(students):
+        record = records[student]
+        issued = accesses.get(student) or {}
+        failed = (outcomes.get(student) or {}).get("failed") or bool(issued.get("error"))
+        action = issued.get("action") or "-"
+        token = issued.get("token_expires") or ("NOT ISSUED" if action == "failed" else action)
+        reach = record["grafana_url"] if record.get("how_to_reach") == "browse to the URL" else record["how_to_reach"]
+        cluster = [cluster_of.get(student, "")] * bool(cluster_of)
+        rows.append([student, record["namespace"], *cluster, str(len(manifests[student])),
+                     "FAILED" if failed else "ok", token, reach])  # fmt: skip
+    return rows
+
+
+def clusters_deploy_outcomes(
+    applied: list[dict], manifests: dict[str, list[dict]], waited: list[dict] | None = None, wait_timeout=None
+) -> dict[str, dict]:
+    """Each student's share of their cluster's apply and wait (outcomes.deploy_outcomes per
+    cluster). ``applied``/``waited``: the apply's and the wait's loop results; ``waited`` None
+    when there was no wait. A cluster whose apply or Deployment list failed as a whole fails
+    its own students only, with its own message."""
+    waits = {r["item"]["name"]: r for r in waited or []}
+    answers: dict[str, dict] = {}
+    for result in applied:
+        cluster = result["item"]
+        deployments, wait_error = None, None
+        if waited is not None:
+            wait = waits.get(cluster["name"]) or {}
+            if wait.get("resources") is not None:
+                deployments = wait["resources"]
+            else:
+                wait_error = wait.get("msg") or "no answer from the API"
+        students = dict(zip(cluster["students"], cluster["namespaces"], strict=True))
+        objects = [manifests[s] for s in cluster["students"]]
+        answers.update(deploy_outcomes(students, objects, result, deployments, wait_timeout, wait_error))
+    return answers
