@@ -60,6 +60,22 @@ def long_jinja() -> list[tuple[int, str]]:
     return sorted(found, reverse=True)
 
 
+EXPRESSION = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}", re.S)
+
+
+def long_expressions() -> list[tuple[int, str, str]]:
+    """Jinja expressions and statements themselves (between the delimiters), over 100 characters:
+    logic, where long_jinja also counts prose messages with a short substitution."""
+    found = []
+    for path in yaml_files():
+        for text in strings(yaml.safe_load(path.read_text())):
+            for match in EXPRESSION.finditer(text):
+                body = " ".join((match.group(1) or match.group(2) or "").split())
+                if len(body) > 100:
+                    found.append((len(body), str(path.relative_to(REPO)), body[:60]))
+    return sorted(found, reverse=True)
+
+
 def deploy_files() -> list[Path]:
     """The task and vars files deploy.yml reaches (its playbooks, their roles' tasks and vars)."""
     seen: list[Path] = []
@@ -104,6 +120,10 @@ def main() -> int:
     jinja = long_jinja()
     print(f"templated strings over 100 characters in role tasks/vars and playbooks: {len(jinja)}"
           f" (longest {jinja[0][0] if jinja else 0}, in {jinja[0][1] if jinja else '-'})")  # fmt: skip
+    expressions = long_expressions()
+    print(f"Jinja expressions over 100 characters (the logic between the delimiters): {len(expressions)}")
+    for length, where, start in expressions:
+        print(f"  {length:4d}  {where}: {start}...")
     calls = crossings()
     print(f"YAML->Python crossings in one deploy (collection modules and filters its tasks call): {len(calls)}")
     for call in calls:

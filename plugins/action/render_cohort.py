@@ -29,11 +29,8 @@ from ansible_collections.mlopslab.monitoring.plugins.action.render_manifests imp
     validate_options,
 )
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.private_files import read_text
-from ansible_collections.mlopslab.monitoring.plugins.plugin_utils.ansible_core import (
-    compiling_once,
-    load_trusted,
-    running_inventory,
-)
+from ansible_collections.mlopslab.monitoring.plugins.plugin_utils.ansible_core import compiling_once, load_trusted
+from ansible_collections.mlopslab.monitoring.plugins.plugin_utils.student_vars import CohortVariables
 
 COLLECTION = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # A generated Grafana admin password: 24 letters and digits (~143 bits), as the password lookup made.
@@ -98,10 +95,8 @@ class ActionModule(ActionBase):
                 "role_vars": {"type": "str", "default": "_mlopslab_role_vars"},
             }
         )
-        manager = self._task.get_variable_manager()
-        play = self._task.get_play() if hasattr(self._task, "get_play") else self._task._parent._play
-        inventory = running_inventory(task_vars)
-        hosts, hosts_all = list(task_vars["ansible_play_hosts"]), list(task_vars["ansible_play_hosts_all"])
+        cohort = CohortVariables(self, task_vars)  # the one reader validate_settings uses too
+        hosts = list(task_vars["ansible_play_hosts"])
         roles = {entry["name"]: {**self._role(entry["name"]), "template": entry["template"]} for entry in args["roles"]}
         # What is handed out belongs to the access role, whichever verb renders it.
         records_source = args["records"] and os.path.join(COLLECTION, "roles", "access", "templates", args["records"])
@@ -112,9 +107,7 @@ class ActionModule(ActionBase):
             records_text, records_templar = self._template(records_source)
         manifests, records, credentials, problems = {}, {}, {}, []
         for student in hosts:
-            base = manager.get_vars(
-                play=play, host=inventory.get_host(student), task=self._task, _hosts=hosts, _hosts_all=hosts_all
-            )
+            base = cohort[student].raw
             try:
                 credentials[student] = self._credential(base)
             except AnsibleError as err:
@@ -131,7 +124,7 @@ class ActionModule(ActionBase):
                     **base,
                     **role["vars"],
                     **(handed.get(name) or {}),
-                    **manager.extra_vars,  # -e wins over everything, as in Ansible
+                    **cohort.extra_vars,  # -e wins over everything, as in Ansible
                     "role_path": role["path"],
                     "role_name": f"mlopslab.monitoring.{name}",
                     "ansible_search_path": [role["path"], base.get("playbook_dir", "")],

@@ -2,8 +2,9 @@
 """Check every setting of every role for every student, once, before anything is rendered,
 written, generated or applied; fail once, naming every problem (module_utils/settings.py).
 
-A student's settings are the roles' defaults overlaid with what the inventory and -e give that
-student (hostvars: group and host vars may differ per student). The roles' declared options are
+A student's settings are the roles' defaults overlaid with what that student's own task sees
+(plugin_utils/student_vars.py, the one reader render_cohort uses too: inventory, play and role
+vars, facts and -e, in Ansible's precedence). The roles' declared options are
 read from their meta/argument_specs.yml, so the typo check and the type check know exactly what
 Ansible would accept; the exporter's options are judged by the exporter's own parser, imported
 from this collection's exporter/ package (standard library only)."""
@@ -21,6 +22,7 @@ from ansible_collections.mlopslab.monitoring.plugins.action.render_manifests imp
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common import clusters as cluster_groups
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common import settings as rules
 from ansible_collections.mlopslab.monitoring.plugins.plugin_utils.ansible_core import running_inventory
+from ansible_collections.mlopslab.monitoring.plugins.plugin_utils.student_vars import CohortVariables
 
 COLLECTION = Path(__file__).resolve().parents[2]
 # Every role that declares settings: the four lab roles, the shared one and the four verbs.
@@ -60,13 +62,13 @@ def _given(theirs) -> tuple[dict, list[dict]]:
     return given, unusable
 
 
-def hostvars_values(hostvars, students: list[str], names: set[str]) -> list:
+def given_values(cohort, students: list[str], names: set[str]) -> list:
     """The values the students' settings give these variables (those that can be evaluated)."""
     values = []
     for student in students:
         for name in names:
             try:
-                values.append(hostvars[student].get(name))
+                values.append(cohort[student].get(name))
             except AnsibleError:
                 continue
     return values
@@ -171,14 +173,14 @@ class ActionModule(ActionBase):
         students = args["students"] or list(task_vars.get("ansible_play_hosts") or [])
         specs, defaults = self._roles()
         declared = set().union(*(set(s) for s in specs.values())) | PLAY_VARIABLES
-        hostvars = task_vars["hostvars"]
+        cohort = CohortVariables(self, task_vars)
         self._parser = None
         by_student: dict[str, list[dict]] = {}
         connections = {}
         # Each student's namespace, once, from their own prefix; every step reads these. The
         # whole inventory's too: a student outside --limit may already hold the same namespace.
         inventory_students = list(task_vars.get("groups", {}).get("cohort") or students)
-        prefixes = {s: _prefix(hostvars[s], defaults) for s in dict.fromkeys(inventory_students + students)}
+        prefixes = {s: _prefix(cohort[s], defaults) for s in dict.fromkeys(inventory_students + students)}
         namespaces = {s: rules.namespace(s, prefix) for s, prefix in prefixes.items()}
         for student, problems in rules.identity_problems(namespaces, prefixes).items():
             by_student.setdefault(student, []).extend(problems)
@@ -190,7 +192,7 @@ class ActionModule(ActionBase):
         for student, problems in rules.membership_problems(self._membership_conflicts(task_vars, students)).items():
             by_student.setdefault(student, []).extend(problems)
         for student in students:
-            theirs = hostvars[student]
+            theirs = cohort[student]
             given, unusable = _given(theirs)
             values = {**defaults, **given}
             connections[student] = tuple(
@@ -236,7 +238,7 @@ class ActionModule(ActionBase):
             }
         # A no_log setting's value is never echoed, however its problem is worded.
         hidden = {name for spec in specs.values() for name, option in spec.items() if option.get("no_log")}
-        secrets = rules.secret_texts(hostvars_values(hostvars, students, hidden))
+        secrets = rules.secret_texts(given_values(cohort, students, hidden))
         lines = [rules.scrub(line, secrets) for line in rules.report(by_student, hidden)]
         return {
             **result,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.access.sheet import csv_row
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.access.tokens import seconds as lifetime_seconds
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common import clusters, namespaces, rights
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.text import columns
@@ -68,4 +69,5 @@ class FilterModule:
             "namespace_plan": namespace_plan,
             "seconds": seconds,
             "columns": columns,
+            "csv_row": csv_row,
         }

@@ -60,6 +60,11 @@ def deploy_summary(students, records, manifests, accesses=None, answers=None, cl
     )
 
 
+def deploy_report(answers, accesses=None):
+    """outcomes | deploy_report(access results) -> {student: {message, changed, failed}}."""
+    return outcomes.student_reports(dict(answers), dict(accesses or {}))
+
+
 def unavailable(deployments, namespaces):
     return outcomes.unavailable(list(deployments), list(namespaces))
 
@@ -71,6 +76,7 @@ class FilterModule:
             "clusters_capacity": clusters_capacity,
             "clusters_deploy_outcomes": clusters_deploy_outcomes,
             "deploy_outcomes": deploy_outcomes,
+            "deploy_report": deploy_report,
             "deploy_summary": deploy_summary,
             "unavailable": unavailable,
         }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from ansible_collections.mlopslab.monitoring.plugins.filter.common import results
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common import layout
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.teardown import plan
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.teardown.report import teardown_report as report
 
@@ -32,16 +33,7 @@ def teardown_report(planned, outcome, students, cohort, confirmed, timeout, arch
 def student_files(students, credentials, folder):
     """The files deploy wrote for these students that exist: the Grafana password (under
     `credentials`), the kubeconfig and the handout (under the cohort's `folder`)."""
-    paths = []
-    for student in students:
-        if not student:
-            continue
-        paths += [
-            os.path.join(credentials, f"{student}-grafana-admin"),
-            os.path.join(folder, "kubeconfigs", f"{student}.yaml"),
-            os.path.join(folder, "handouts", f"{student}.md"),
-        ]
-    return [p for p in paths if os.path.isfile(p)]
+    return [p for p in layout.student_files(list(students), credentials, folder) if os.path.isfile(p)]
 
 
 class FilterModule:

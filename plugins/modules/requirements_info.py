@@ -60,6 +60,11 @@ explanation:
   returned: always
   type: str
   sample: "kfp 1.8.22 requires pydantic<2,>=1.8.2, but requirements.txt (line 2) pins pydantic==2.5.2."
+summary:
+  description: One line, C(resolves (N packages)) or C(does not resolve:) and the explanation.
+  returned: always
+  type: str
+  sample: "resolves (84 packages)"
 resolved:
   description: The packages pip would install, with versions, sorted by name; empty on a conflict.
   returned: always
@@ -136,6 +141,8 @@ def main():
                 result.update(resolved=resolved(json.load(handle)), explanation="")
         else:
             result.update(resolved=[], explanation=explain(proc.stdout + "\n" + proc.stderr, name, lines))
+    count = len(result["resolved"])
+    result["summary"] = f"resolves ({count} packages)" if result["ok"] else f"does not resolve: {result['explanation']}"
     if not result["ok"] and params["fail_on_conflict"]:
         module.fail_json(msg=result["explanation"], **result)
     module.exit_json(**result)

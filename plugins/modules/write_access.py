@@ -6,8 +6,9 @@ DOCUMENTATION = r"""
 module: write_access
 short_description: Write the access sheet and each student's handout, on the controller
 description:
-  - Writes C(<dest>/access.csv) (the csv module's quoting) and C(<dest>/handouts/<student>.md),
-    each mode C(0600) in a C(0700) folder, both from the same per-student record.
+  - Writes C(<dest>/access.csv) and C(<dest>/handouts/<student>.md), each mode C(0600) in a C(0700)
+    folder, both from the same per-student record, through the access role's templates
+    (C(templates/access.csv.j2), C(templates/handout.<language>.md.j2)), which an instructor may edit.
   - Rows of students named in I(keep) (in the inventory, not in this run, e.g. C(--limit)) stay.
   - A file is rewritten only when its content changes.
 version_added: 1.0.0
@@ -31,7 +32,7 @@ options:
     elements: str
     default: []
   language:
-    description: The handouts' language.
+    description: The handouts' language (a C(handout.<language>.md.j2) template of the access role).
     type: str
     choices: [ko, en]
     default: ko

@@ -316,3 +316,37 @@ def test_the_rendered_fixture_of_the_unit_tests_is_what_the_roles_render(build):
     _, manifests = build
     fixture = list(yaml.safe_load_all((REPO / "tests" / "fixtures" / "rendered" / "lab.yaml").read_text()))
     assert fixture == [o for o in manifests["user01"] if o["kind"] != "Secret"]
+
+
+def test_an_instructors_own_playbook_has_its_play_vars_checked_like_the_inventory(tmp_path):
+    """The settings check reads each student's variables as the render does (one reader,
+    plugin_utils/student_vars.py): a setting given as a play var of the instructor's own playbook
+    is refused before anything is rendered, not met halfway through."""
+    playbook = tmp_path / "site.yml"
+    playbook.write_text(
+        "- hosts: cohort\n  gather_facts: false\n  vars:\n    metrics_exporter_memory_limit: 96MB\n"
+        "  roles:\n    - role: mlopslab.monitoring.deploy\n"
+    )
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(REPO / "inventory" / "cohort.yml"),
+         str(playbook), "-e", "mlopslab_apply=false", "-e", f"mlopslab_build_dir={tmp_path / 'build'}"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"},
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "metrics_exporter_memory_limit = '96MB' (user01" in proc.stdout + proc.stderr
+    assert "nothing was rendered, written or applied" in proc.stdout + proc.stderr
+    assert not (tmp_path / "build").exists()
+
+
+def test_the_internal_role_refuses_to_run_on_its_own(tmp_path):
+    playbook = tmp_path / "site.yml"
+    playbook.write_text("- hosts: cohort\n  gather_facts: false\n  roles:\n    - role: mlopslab.monitoring._common\n")
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(REPO / "inventory" / "cohort.yml"),
+         str(playbook)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"},
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "mlopslab.monitoring._common is internal to this collection" in proc.stdout + proc.stderr

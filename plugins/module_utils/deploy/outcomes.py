@@ -152,3 +152,23 @@ def clusters_deploy_outcomes(
         objects = [manifests[s] for s in cluster["students"]]
         answers.update(deploy_outcomes(students, objects, result, deployments, wait_timeout, wait_error))
     return answers
+
+
+def student_reports(outcomes: dict[str, dict], accesses: dict[str, dict]) -> dict[str, dict]:
+    """What deploy says for each student, with the task's changed and failed: the objects' outcome
+    (deploy_outcomes) and, beneath it, the kubeconfig's (student_access), decided together."""
+    reports = {}
+    for student, outcome in outcomes.items():
+        access = accesses.get(student) or {}
+        if access.get("why"):
+            line = f"kubeconfig: {access['why']}."
+        elif access.get("error"):
+            line = f"kubeconfig not issued: {access['error']}."
+        else:
+            line = ""
+        reports[student] = {
+            "message": outcome["message"] + (f"\n{line}" if line else ""),
+            "changed": bool(outcome["changed"]) or bool(access.get("changed")),
+            "failed": bool(outcome["failed"]) or bool(access.get("error")),
+        }
+    return reports

@@ -1,10 +1,9 @@
-"""Students' access as pure functions: lifetimes, tokens on disk, the sheet and the handout."""
+"""Students' access as pure functions: lifetimes, tokens on disk, the records handed out (the
+sheet and the handout templates: tests/unit/plugins/action/test_write_access.py)."""
 
 from __future__ import annotations
 
 import base64
-import csv
-import io
 import json
 
 import pytest
@@ -80,18 +79,6 @@ def test_anything_else_is_renewed_and_says_why(text, account, reason):
     assert not keep and reason in why
 
 
-def test_the_sheet_quotes_what_needs_quoting_and_keeps_students_outside_the_run():
-    previous = sheet.sheet([{"student": "user09", "namespace": "user09", "grafana_password": "old"}])
-    record = {"student": "user01", "namespace": "user01", "grafana_password": 'a,b"c', "how_to_reach": "x, y"}
-    text = sheet.sheet([record], previous, keep=("user09",))
-    rows = list(csv.DictReader(io.StringIO(text)))
-    assert [r["student"] for r in rows] == ["user01", "user09"]
-    assert rows[0]["grafana_password"] == 'a,b"c' and rows[0]["how_to_reach"] == "x, y"
-    assert sheet.read_sheet(text)["user01"]["grafana_password"] == 'a,b"c'
-    # A student who left the inventory (not in keep) drops out.
-    assert "user09" not in sheet.sheet([record], previous, keep=())
-
-
 def test_records_join_the_lab_with_what_was_issued():
     accesses = {"user01": {"namespace": "user01", "grafana_password": "pw"}, "user02": {"namespace": "user02"}}
     issued = [{"student": "user01", "kubeconfig": "/b/c/kubeconfigs/user01.yaml",
@@ -103,38 +90,6 @@ def test_records_join_the_lab_with_what_was_issued():
     assert (two["kubeconfig"], two["token_expires"], two["access"]) == ("", "revoked", "revoked")
     (rendered,) = sheet.records({"user01": {"namespace": "user01"}}, None, "/b/c", "c")
     assert rendered["access"] == "not issued" and rendered["kubeconfig"] == ""
-
-
-def record(**changes):
-    base = {"student": "user01", "namespace": "user01", "cohort": "c", "kubeconfig": "/b/c/kubeconfigs/user01.yaml",
-            "token_expires": "2027-03-21 17:04 UTC", "grafana_url": "http://localhost:3000/", "grafana_user": "admin",
-            "grafana_password": "S3cr3tPassw0rdxyz",
-            "how_to_reach": "kubectl -n user01 port-forward svc/grafana 3000:3000", "access": "issued"}  # fmt: skip
-    return {**base, **changes}
-
-
-def test_the_handout_carries_the_same_values_as_the_sheet():
-    text = sheet.handout(record(), "ko")
-    for value in ("user01.yaml", "2027-03-21 17:04 UTC", "S3cr3tPassw0rdxyz", "port-forward svc/grafana 3000:3000",
-                  "port-forward svc/prometheus 9090:9090", "RESTARTS"):  # fmt: skip
-        assert value in text
-    assert text.startswith("# user01 모니터링 실습 안내")
-    assert "export KUBECONFIG=$PWD/user01.yaml" in text
-    assert text.count("```") % 2 == 0
-
-
-def test_the_handout_in_english_and_without_a_kubeconfig():
-    english = sheet.handout(record(), "en")
-    assert english.startswith("# user01: your monitoring lab") and "S3cr3tPassw0rdxyz" in english
-    rendered = sheet.handout(record(kubeconfig="", token_expires="", access="not issued"), "ko")
-    assert "export KUBECONFIG" not in rendered and "아직 발급되지 않았습니다" in rendered
-    revoked = sheet.handout(record(kubeconfig="", token_expires="revoked", access="revoked"), "ko")
-    assert "회수되었습니다" in revoked
-
-
-def test_with_an_ingress_grafana_needs_no_port_forward():
-    text = sheet.handout(record(grafana_url="http://user01.lab.example.com/", how_to_reach="browse to the URL"))
-    assert "port-forward svc/grafana" not in text and "http://user01.lab.example.com/" in text
 
 
 @pytest.mark.parametrize(

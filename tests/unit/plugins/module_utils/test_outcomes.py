@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from plugins.module_utils.deploy.outcomes import deploy_outcomes, deployment_ready, summary_rows, unavailable
+from plugins.module_utils.deploy.outcomes import (
+    deploy_outcomes,
+    deployment_ready,
+    student_reports,
+    summary_rows,
+    unavailable,
+)
 
 HERE = Path(__file__).parent
 APPLY = HERE / "fixtures" / "apply"
@@ -154,3 +160,18 @@ def test_the_summary_lists_every_student_of_the_run_and_marks_who_failed():
     ]
     two = [{"name": "k", "students": ["a"]}, {"name": "m", "students": ["b"]}]
     assert summary_rows(["a", "b"], records, manifests, {}, {}, two)[2][:6] == ["b", "b", "m", "20", "ok", "-"]
+
+
+def test_the_kubeconfigs_line_goes_beneath_the_objects_and_decides_with_them():
+    ok = {"message": "user01: 20 objects, 0 changed.", "changed": [], "failed": False}
+    said = student_reports(
+        {"user01": ok, "user02": {**ok, "message": "user02: 20 objects, 0 changed."}, "user03": ok},
+        {"user01": {"why": "kept (expires 2027-03-21 17:04 UTC)", "changed": False, "error": ""},
+         "user02": {"why": "", "changed": False, "error": "cannot create the ServiceAccount: Forbidden"}},
+    )  # fmt: skip
+    assert said["user01"] == {"message": "user01: 20 objects, 0 changed.\nkubeconfig: kept (expires 2027-03-21 "
+                              "17:04 UTC).", "changed": False, "failed": False}  # fmt: skip
+    assert said["user02"]["failed"] and said["user02"]["message"].endswith(
+        "kubeconfig not issued: cannot create the ServiceAccount: Forbidden."
+    )
+    assert said["user03"] == {"message": "user01: 20 objects, 0 changed.", "changed": False, "failed": False}

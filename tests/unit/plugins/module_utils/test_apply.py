@@ -1,10 +1,11 @@
-"""apply_cohort's pure parts: the apply phases and the API's sentence for a refusal."""
+"""The apply runner's pure parts (module_utils/deploy/apply.py): its phases, the API's sentence
+for a refusal."""
 
 from __future__ import annotations
 
 import json
 
-from ansible_collections.mlopslab.monitoring.plugins.modules import apply_cohort
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy import apply as apply_cohort
 
 
 def test_namespaces_first_workloads_last():
