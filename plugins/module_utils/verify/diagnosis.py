@@ -22,40 +22,17 @@ from __future__ import annotations
 import datetime
 import re
 
-HEALTHY, DEGRADED, FAILING = "healthy", "degraded", "failing"
-ERROR, WARNING = "error", "warning"
-HIGH, MEDIUM, LOW = "high", "medium", "low"
-
-# Most important first: among findings of one severity, the first of these is the pod's cause.
-PRIORITY = (
-    "evicted",
-    "rejected_by_node",
-    "pod_failed",
-    "node_lost",
-    "unschedulable",
-    "pending",
-    "invalid_image",
-    "image_pull",
-    "config_error",
-    "mount_failed",
-    "create_container_error",
-    "oom_killed",
-    "liveness_probe_kill",
-    "poststart_hook_failed",
-    "sigkill",
-    "segfault",
-    "command_not_found",
-    "not_executable",
-    "misuse_of_shell_builtin",
-    "app_error",
-    "sigterm",
-    "container_exited",
-    "crash_loop",
-    "unknown",
-    "readiness_failing",
-    "not_ready",
-    "terminating",
-    "restarts",
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.verify.findings import (
+    DEGRADED,
+    ERROR,
+    FAILING,
+    HEALTHY,
+    HIGH,
+    LOW,
+    MEDIUM,
+    PRIORITY,
+    WARNING,
+    finding,
 )
 
 WAITING_CODES = {
@@ -114,21 +91,6 @@ def _time(value) -> datetime.datetime | None:
         return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-
-
-def finding(code, severity, container, exit_code, message, hint, certainty=HIGH, evidence=None) -> dict:
-    """One finding, the shape every check of this collection reports (pods, objects, targets)."""
-    evidence = evidence or {}
-    return {
-        "code": code,
-        "severity": severity,
-        "container": container,
-        "exit_code": exit_code,
-        "message": message,
-        "hint": hint,
-        "certainty": certainty,
-        "evidence": {k: list(evidence.get(k) or []) for k in ("decided", "disagreed", "missing")},
-    }
 
 
 def _lower(certainty: str) -> str:

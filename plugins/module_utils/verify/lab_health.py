@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.verify.diagnosis import (
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.verify.diagnosis import diagnose_pod
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.verify.findings import (
     DEGRADED,
     ERROR,
     FAILING,
     HEALTHY,
     PRIORITY,
     WARNING,
-    diagnose_pod,
     finding,
 )
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.verify.objects import (

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.verify.diagnosis import (
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.verify.findings import (
     ERROR,
     HIGH,
     LOW,

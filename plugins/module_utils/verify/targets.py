@@ -4,7 +4,7 @@ JSON of its HTTP API."""
 
 from __future__ import annotations
 
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.verify.diagnosis import ERROR, finding
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.verify.findings import ERROR, finding
 
 
 def _finding(code, severity, message, hint):

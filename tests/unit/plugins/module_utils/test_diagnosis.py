@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from plugins.module_utils.verify.diagnosis import FAILING, HEALTHY, PRIORITY, diagnose_pod
+from plugins.module_utils.verify.diagnosis import diagnose_pod
+from plugins.module_utils.verify.findings import FAILING, HEALTHY, PRIORITY
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CASES = yaml.safe_load((FIXTURES / "pods.yml").read_text())
