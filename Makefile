@@ -12,6 +12,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 CHECKOV_VENV := .venv-checkov
+# The oldest ansible-core meta/runtime.yml claims, for the installed-collection test.
+OLDEST_VENV := .venv-oldest
 COLLECTIONS := .collections/ansible_collections
 # Galaxy is unreachable on the course machines: kubernetes.core comes out of the `ansible`
 # wheel on PyPI. ansible 12.3.0 is the newest for Python 3.11 and carries kubernetes.core 6.2.0.
@@ -36,7 +38,8 @@ help: ## list the targets
 
 # ---------------------------------------------------------------- set-up
 setup: $(VENV)/.installed $(COLLECTIONS)/kubernetes/core/MANIFEST.json \
-       $(COLLECTIONS)/mlopslab/monitoring $(CHECKOV_VENV)/.installed /usr/bin/promtool ## install everything the project needs (safe to rerun)
+       $(COLLECTIONS)/mlopslab/monitoring $(CHECKOV_VENV)/.installed $(OLDEST_VENV)/.installed \
+       /usr/bin/promtool ## install everything the project needs (safe to rerun)
 	@echo "setup: ok ($$($(BIN)/ansible --version | head -1), kubernetes.core $$($(BIN)/python -c 'import json;print(json.load(open("$(COLLECTIONS)/kubernetes/core/MANIFEST.json"))["collection_info"]["version"])'), $$(promtool --version 2>&1 | head -1))"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt exporter/requirements.txt constraints.txt
@@ -56,6 +59,12 @@ $(COLLECTIONS)/kubernetes/core/MANIFEST.json: | $(VENV)/.installed
 $(COLLECTIONS)/mlopslab/monitoring:
 	mkdir -p $(COLLECTIONS)/mlopslab
 	ln -sfn ../../.. $@
+
+# ansible-core as old as meta/runtime.yml says the collection runs on; nothing else of the project.
+$(OLDEST_VENV)/.installed: requirements-oldest.txt
+	[ -x $(OLDEST_VENV)/bin/python ] || $(PYTHON) -m venv $(OLDEST_VENV)
+	$(OLDEST_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-oldest.txt
+	touch $@
 
 # checkov pins ~100 packages that clash with ansible-lint's: it gets a virtualenv of its own.
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt

@@ -24,10 +24,10 @@ def terminating(namespaces, names):
     return plan.terminating(list(namespaces), list(names))
 
 
-def teardown_report(planned, outcome, students, cohort, confirmed, timeout, archive=""):
-    """plan | teardown_report(outcome, {student: namespace}, cohort, confirmed, timeout, archive)."""
+def teardown_report(planned, outcome, students, cohort, confirmed, timeout, archive="", check=False):
+    """plan | teardown_report(outcome, {student: namespace}, cohort, confirmed, timeout, archive, check)."""
     return report(dict(planned), None if outcome is None else dict(outcome), dict(students), str(cohort),
-                  bool(confirmed), int(timeout), str(archive or ""))  # fmt: skip
+                  bool(confirmed), int(timeout), str(archive or ""), bool(check))  # fmt: skip
 
 
 def student_files(students, credentials, folder):

@@ -13,6 +13,9 @@ description:
   - Objects are applied in phases (Namespaces; then everything but workloads; then workloads), each
     phase I(workers) requests at a time, so a namespace exists before what lives in it, and the quota,
     limits and policies before the pods the workloads create.
+  - In check mode (C(--check)) every object goes to the server's own dry run (C(dryRun=All)): admission,
+    defaults and this field manager's entry as a real apply would make them, nothing stored. An object in a
+    namespace the run would create is reported as one that would be created, without a request.
   - One object's error never stops the others. Results come in M(kubernetes.core.k8s)'s shape, one
     per object in order (C(result.results), each with C(changed) or C(error.msg)), without the
     objects themselves (they hold Secrets).
@@ -61,6 +64,10 @@ result:
   type: dict
   sample: {"results": [{"changed": true, "method": "apply", "kind": "Namespace", "name": "user01",
                         "namespace": null}]}
+dry_run:
+  description: Whether this was the server's dry run (check mode).
+  returned: always
+  type: bool
 requests:
   description: API requests made, discovery apart (lists and applies).
   returned: always
@@ -85,11 +92,13 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    module = AnsibleK8SModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=False)
+    module = AnsibleK8SModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
-    results, requests = apply_objects(get_api_client(module), p["definitions"], p["field_manager"],
-                                      p["force_conflicts"], p["label_selectors"], p["workers"])  # fmt: skip
-    module.exit_json(changed=any(r["changed"] for r in results), result={"results": results}, requests=requests)
+    svc = get_api_client(module)
+    results, requests = apply_objects(svc, p["definitions"], p["field_manager"], p["force_conflicts"],
+                                      p["label_selectors"], p["workers"], dry_run=module.check_mode)  # fmt: skip
+    module.exit_json(changed=any(r["changed"] for r in results), result={"results": results}, requests=requests,
+                     dry_run=module.check_mode)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -101,6 +101,19 @@ VERIFY = (
 )  # fmt: skip
 
 
+def test_00_check_first_runs_the_servers_dry_run_and_changes_nothing(cluster):
+    # --check before anything exists: every object goes to the real server's dry run, or, in a
+    # namespace the run would create, is reported as one that would be created.
+    proc, seconds = cluster.playbook("deploy", "--check")
+    assert proc.returncode == 0, text(proc)[-4000:]
+    timed("deploy --check on an empty cluster (the server's dry run)", seconds)
+    for student in STUDENTS:
+        assert f"{student}: 20 objects, 20 would change (check mode" in text(proc), text(proc)[-3000:]
+    assert cluster.ours() == [], "--check created a namespace"
+    assert not (cluster.build / cluster.cohort / "kubeconfigs").exists(), "--check issued kubeconfigs"
+    note("deploy --check on an empty cluster: every object dry-run by the real server, nothing created")
+
+
 def test_01_deploy_creates_every_student_and_waits_until_available(cluster):
     proc, seconds = cluster.playbook("deploy")
     assert proc.returncode == 0, text(proc)[-4000:]
@@ -137,6 +150,14 @@ def test_02_a_second_deploy_changes_nothing_and_the_secret_is_stored_as_rendered
     assert after.metadata.resource_version == before
     # The API keeps `data` only; what deploy renders is the same, so nothing differs on any version.
     assert set(after.data) == {"admin-user", "admin-password"}
+
+
+def test_02b_check_after_deploy_says_nothing_would_change(cluster):
+    proc, _ = cluster.playbook("deploy", "--check")
+    assert proc.returncode == 0, text(proc)[-4000:]
+    assert {h: r["changed"] for h, r in recap(proc).items()} == dict.fromkeys(STUDENTS, 0), text(proc)[-3000:]
+    assert "user01: 20 objects, 0 would change (check mode" in text(proc)
+    note("deploy --check after deploy: the real server's dry run says 0 of 20 objects would change per student")
 
 
 def test_03_a_healthy_cohort_verifies_healthy_from_its_objects_and_pods(cluster):

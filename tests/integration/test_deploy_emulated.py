@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.support.kube_emulator import INVALID_PORT, REFUSED_BY_WEBHOOK, UNAVAILABLE
+from tests.support.kube_emulator import INVALID_PORT, REFUSED_BY_WEBHOOK, UNAVAILABLE, is_write
 
 COHORT_SELECTOR = "app.kubernetes.io/managed-by%3Dmlopslab,mlopslab.io/cohort%3Dmlops-demo"
 
@@ -99,6 +99,17 @@ def mark_deployments_available(kube, stop: threading.Event):
                     {"status": status},
                 )
         time.sleep(0.2)
+
+
+def test_check_first_writes_nothing_and_says_what_would_change(kube, deploy, tmp_path):
+    before = [r for r in kube.emulator._requests if is_write(r)]
+    first = deploy("--check", "-e", "mlopslab_capacity_check=skip")
+    assert "user01: 20 objects, 20 would change (check mode: a server-side dry run, nothing applied)" in first.text
+    assert [r for r in kube.emulator._requests if is_write(r)] == before, "--check wrote to the cluster"
+    assert not (tmp_path / "build" / "credentials").exists() and not (tmp_path / "build" / "mlops-demo").exists()
+    deploy("-e", "mlopslab_wait=false")
+    again = deploy("--check")
+    assert again.changed() == 0 and "user01: 20 objects, 0 would change" in again.text, again.output[-3000:]
 
 
 def test_waits_until_every_deployment_is_available(kube, deploy):

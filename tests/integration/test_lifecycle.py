@@ -84,6 +84,19 @@ def test_a_confirmed_teardown_deletes_this_cohort_only_and_archives_credentials(
     assert not (credentials / "user01-grafana-admin").exists()
 
 
+def test_check_mode_teardown_is_a_dry_run_even_when_confirmed(kube, play, tmp_path):
+    play("deploy", "--limit", "user01")
+    run = play("teardown", "--check", "-e", f"mlopslab_teardown_confirm={COHORT}")
+    assert "teardown of cohort mlops-demo (--check: nothing is deleted)" in run.text
+    assert "user01: would be deleted (dry run)." in run.text
+    assert "--check: nothing was deleted; 1 namespaces would be deleted with the confirmation." in run.text
+    assert run.changed() == 0 and namespaces(kube) == ["user01"] and deletes(kube) == []
+    assert (tmp_path / "build" / "credentials" / COHORT / "user01-grafana-admin").is_file()  # nothing archived
+    access = play("access", "--check", "-e", "mlopslab_access=revoke", "--limit", "user01")
+    assert "--check: the kubeconfigs of user01 would be revoked; nothing was changed." in access.text
+    assert access.changed() == 0 and (tmp_path / "build" / COHORT / "kubeconfigs" / "user01.yaml").is_file()
+
+
 def test_limit_removes_one_student(kube, play):
     kube.seed(*ours("user01", "user02", "user03"))
     run = play("teardown", "--limit", "user02", "-e", f"mlopslab_teardown_confirm={COHORT}")

@@ -353,10 +353,18 @@ _REVIEW_PATHS = (
 )
 
 
+# GAP 15 (dry run): kmock stores every write. A real server given dryRun=All runs the write
+# (admission, defaults, the field manager's entry) and answers with the object it would store,
+# storing nothing; an object in a namespace that does not exist is refused as NamespaceLifecycle
+# refuses it (404 namespaces "x" not found). What a real server answers is checked by the
+# real-cluster tier (tests/cluster/test_lifecycle.py: deploy --check).
+
+
 def is_write(request) -> bool:
     """A request that could change something: not a read, and not an access review (a POST that
     asks and stores nothing, GAP 14)."""
-    return request.method not in ("GET", "HEAD") and request.url.path not in _REVIEW_PATHS
+    dry_run = bool(request.url.query.get("dryRun"))  # GAP 15: answered, never stored
+    return request.method not in ("GET", "HEAD") and request.url.path not in _REVIEW_PATHS and not dry_run
 
 
 class LabEmulator(kmock.KubernetesEmulator):
@@ -445,6 +453,8 @@ class LabEmulator(kmock.KubernetesEmulator):
                         manager=request.params.get("fieldManager") or "kubectl",
                         subresource=getattr(request, "subresource", None),
                     )
+                    if request.params.get("dryRun"):
+                        return self._dry_run(request.resource, namespace, stored, created=current is None)
                     if request.action == kmock.action.UPDATE:
                         self.objects[key] = stored
                     request.data.clear()
@@ -474,6 +484,20 @@ class LabEmulator(kmock.KubernetesEmulator):
         return aiohttp.web.json_response(answer, status=201)
 
     # GAP 12, as described above.
+
+    def _dry_run(self, resource, namespace: str | None, stored: dict, created: bool) -> Any:
+        """GAP 15, as described above."""
+        if namespace and resource.plural != "namespaces" and not self._namespace(namespace):
+            raise KubernetesError(
+                status=404, reason="NotFound", message=f'namespaces "{namespace}" not found',
+                details={"name": namespace, "kind": "namespaces"},
+            )  # fmt: skip
+        return aiohttp.web.json_response(stored, status=201 if created else 200)
+
+    def _namespace(self, name: str) -> bool:
+        return any(
+            key[0].plural == "namespaces" and key[2] == name and not obj.deleted for key, obj in self.objects.items()
+        )
 
     def _account(self, namespace: str, name: str) -> dict | None:
         key = (kmock.resource(group="", version="v1", plural="serviceaccounts"), namespace, name)

@@ -51,9 +51,21 @@ def reason(err: Exception) -> str:
     return str(err)
 
 
-def apply_objects(svc, definitions: list[dict], field_manager: str, force_conflicts: bool,
-                  label_selectors: list[str], workers: int) -> tuple[list[dict], int]:  # fmt: skip
-    """(one result per definition, in order; API requests made, discovery apart)."""
+def apply_objects(
+    svc,
+    definitions: list[dict],
+    field_manager: str,
+    force_conflicts: bool,
+    label_selectors: list[str],
+    workers: int,
+    dry_run: bool = False,
+) -> tuple[list[dict], int]:
+    """(one result per definition, in order; API requests made, discovery apart).
+
+    ``dry_run``: the server's own dry run (dryRun=All, what ``--check`` runs): admission, defaults
+    and the field manager's entry as a real apply would make them, nothing stored. An object in a
+    namespace this run would create cannot be dry-run (the server answers that the namespace is
+    not found): it is reported as one that would be created, without a request."""
     requests = 0
     resources, errors = {}, {}
     for definition in definitions:
@@ -79,12 +91,16 @@ def apply_objects(svc, definitions: list[dict], field_manager: str, force_confli
         except Exception:  # not listable with these rights: changes of this kind are read per object
             unlisted.add(api_kind)
 
+    new_namespaces: set[str] = set()  # --check: Namespaces the dry run says would be created
+
     def apply(definition: dict) -> dict:
         api_kind = (definition.get("apiVersion"), definition.get("kind"))
         meta = definition.get("metadata") or {}
         entry = {"kind": api_kind[1], "name": meta.get("name"), "namespace": meta.get("namespace"), "method": "apply"}
         if api_kind in errors:
             return {**entry, "changed": False, "failed": True, "error": {"msg": errors[api_kind]}}
+        if dry_run and meta.get("namespace") in new_namespaces:
+            return {**entry, "changed": True, "dry_run": "its namespace would be created first"}
         resource = resources[api_kind]
         before = owned.get(key(definition))
         try:
@@ -101,6 +117,7 @@ def apply_objects(svc, definitions: list[dict], field_manager: str, force_confli
                 namespace=meta.get("namespace"),
                 field_manager=field_manager,
                 force_conflicts=force_conflicts,
+                **({"dry_run": "All"} if dry_run else {}),
             )
         except Exception as err:
             return {
@@ -110,7 +127,10 @@ def apply_objects(svc, definitions: list[dict], field_manager: str, force_confli
                 "error": {"msg": f"Failed to apply object: {reason(err)}"},
             }
         after = mine(applied.to_dict().get("metadata") or {}, field_manager)
-        return {**entry, "changed": before is None or after != before}
+        changed = before is None or after != before
+        if dry_run and api_kind[1] == "Namespace" and key(definition) not in owned:
+            new_namespaces.add(meta.get("name"))
+        return {**entry, "changed": changed}
 
     results = [None] * len(definitions)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

@@ -82,7 +82,11 @@ def deploy_outcomes(
             if result.get("error") or result.get("failed")
         ]
         late = waiting.get(namespace, [])
-        counts = f"{student}: {len(objects)} objects, {len(changed)} changed"
+        # --check: the server's dry run said what would change; nothing was applied.
+        verb = (
+            "would change (check mode: a server-side dry run, nothing applied)" if outcome.get("dry_run") else "changed"
+        )
+        counts = f"{student}: {len(objects)} objects, {len(changed)} {verb}"
         lines = [counts + (f": {', '.join(changed)}." if changed else ".")]
         if errors:
             lines.append(f"Failed: {'; '.join(errors)}. Rerun deploy.yml (--limit {student}) once fixed.")

@@ -52,9 +52,12 @@ def student_report(student: str, namespace: str, plan: dict, outcome: dict | Non
     }
 
 
-def closing(plan: dict, outcome: dict | None, confirmed: bool, cohort: str, archive: str = "") -> str:
+def closing(plan: dict, outcome: dict | None, confirmed: bool, cohort: str, archive: str = "",
+            check: bool = False) -> str:  # fmt: skip
     """The run's last line: what a dry run would do and how to confirm, or how many went."""
     to_delete = len(plan.get("delete") or [])
+    if check:
+        return f"--check: nothing was deleted; {to_delete} namespaces would be deleted with the confirmation."
     if not confirmed:
         how = (
             f" To delete the {to_delete} namespaces above, add -e mlopslab_teardown_confirm={cohort}."
@@ -68,7 +71,7 @@ def closing(plan: dict, outcome: dict | None, confirmed: bool, cohort: str, arch
 
 
 def teardown_report(plan: dict, outcome: dict | None, students: dict[str, str], cohort: str, confirmed: bool,
-                    timeout: int, archive: str = "") -> dict:  # fmt: skip
+                    timeout: int, archive: str = "", check: bool = False) -> dict:  # fmt: skip
     """{students: {student: {message, changed, failed}}, closing: line} for the play's students
     (``students``: student -> namespace)."""
     return {
@@ -76,5 +79,5 @@ def teardown_report(plan: dict, outcome: dict | None, students: dict[str, str], 
             student: student_report(student, namespace, plan, outcome, confirmed, timeout)
             for student, namespace in students.items()
         },
-        "closing": closing(plan, outcome, confirmed, cohort, archive),
+        "closing": closing(plan, outcome, confirmed, cohort, archive, check),
     }

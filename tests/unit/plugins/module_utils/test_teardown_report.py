@@ -60,3 +60,9 @@ def test_the_report_covers_the_play_students_only():
     assert set(report["students"]) == {"user01", "user03"}
     # Another student's namespace name is never taken for this one's.
     assert report["students"]["user01"]["message"] == "fall26-user01: not selected (mlopslab_teardown_only)."
+
+
+def test_check_mode_says_so_instead_of_asking_for_the_confirmation_given():
+    assert closing(PLAN, None, False, "fall26", check=True) == (
+        "--check: nothing was deleted; 2 namespaces would be deleted with the confirmation."
+    )

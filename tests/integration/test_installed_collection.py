@@ -1,0 +1,107 @@
+"""The collection as an instructor gets it: the built artifact (ansible-galaxy collection build),
+installed into a folder of its own, used from a course folder that has only the instructor's own
+inventory: no ansible.cfg of this repository, no group_vars saying `ansible_connection: local`,
+the playbooks called by their collection names. Against the API emulator: render, deploy, a
+second deploy that changes nothing, --check, and teardown. On the newest ansible-core this
+project pins (requirements.txt) and on the oldest meta/runtime.yml claims (requirements-oldest.txt,
+.venv-oldest from make setup)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PlaybookRun
+from tests.support.processes import REPO
+
+BIN = Path(sys.executable).parent
+CORES = {"newest": BIN, "oldest": REPO / ".venv-oldest" / "bin"}
+
+
+@pytest.fixture(params=sorted(CORES))
+def core(request) -> Path:
+    """The ansible-playbook of one ansible-core of the claimed range."""
+    found = CORES[request.param]
+    if not (found / "ansible-playbook").exists():
+        pytest.skip(f"the {request.param} ansible-core of the claimed range is not installed ({found}): make setup")
+    return found
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """The built collection installed with kubernetes.core beside it, as `ansible-galaxy collection
+    install` lays them out (kubernetes.core copied: Galaxy is not reachable here)."""
+    root = tmp_path_factory.mktemp("installed")
+    (root / "empty.cfg").write_text("")
+    env = {**os.environ, "ANSIBLE_CONFIG": str(root / "empty.cfg")}  # not this repository's ansible.cfg
+    subprocess.run([str(BIN / "ansible-galaxy"), "collection", "build", "--output-path", str(root), str(REPO)],
+                   cwd=root, env=env, check=True, capture_output=True, text=True)  # fmt: skip
+    [artifact] = root.glob("mlopslab-monitoring-*.tar.gz")
+    subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", "--no-deps", "-p", str(root / "collections"),
+                    str(artifact)], cwd=root, env=env, check=True, capture_output=True, text=True)  # fmt: skip
+    core = REPO / ".collections" / "ansible_collections" / "kubernetes"
+    (root / "collections" / "ansible_collections" / "kubernetes").symlink_to(core.resolve(), target_is_directory=True)
+    return root
+
+
+@pytest.fixture
+def course(tmp_path, installed, core):
+    """A course folder with the instructor's own inventory, and how to run a playbook from it."""
+    (tmp_path / "inventory.yml").write_text(
+        "cohort:\n  hosts:\n    kim01:\n    lee02:\n  vars:\n    mlopslab_cohort: fall26\n"
+    )
+
+    def run(playbook: str, *args: str, env: dict | None = None) -> PlaybookRun:
+        environment = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
+        environment.update(
+            ANSIBLE_CONFIG=str(installed / "empty.cfg"),  # not this repository's ansible.cfg
+            ANSIBLE_COLLECTIONS_PATH=str(installed / "collections"),
+            ANSIBLE_NOCOLOR="1",
+            ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"),
+            PWD=str(tmp_path),  # as the instructor's shell says it: outputs go under the course folder
+            **(env or {}),
+        )
+        proc = subprocess.run([str(core / "ansible-playbook"), "-i", "inventory.yml", playbook, *args], cwd=tmp_path,
+                              env=environment, capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+        return PlaybookRun(proc)
+
+    return run
+
+
+NEEDED = ("playbooks/deploy.yml", "roles/_common/tasks/preflight.yml", "roles/access/templates/handout.ko.md.j2",
+          "plugins/plugin_utils/ansible_core.py", "exporter/ab_exporter/cli.py", "meta/runtime.yml")  # fmt: skip
+
+
+def test_the_artifact_holds_what_runs_and_nothing_of_the_repositorys(installed):
+    collection = installed / "collections" / "ansible_collections" / "mlopslab" / "monitoring"
+    for needed in NEEDED:
+        assert (collection / needed).is_file(), needed
+    for left_out in ("tests", "bench", "molecule", "ansible.cfg", "Makefile", ".collections", "collections"):
+        assert not (collection / left_out).exists(), left_out
+
+
+def test_render_from_a_course_folder_with_only_an_inventory(course, tmp_path):
+    run = course("mlopslab.monitoring.deploy", "-e", "mlopslab_apply=false")
+    assert run.returncode == 0, run.output[-6000:]
+    assert (tmp_path / "build" / "manifests" / "kim01" / "lab.yaml").is_file()
+    assert (
+        (tmp_path / "build" / "fall26" / "handouts" / "lee02.md").read_text().startswith("# lee02 모니터링 실습 안내")
+    )
+
+
+def test_deploy_twice_then_teardown_on_a_cluster(course, kube, tmp_path):
+    env = {"K8S_AUTH_KUBECONFIG": str(kube.kubeconfig)}
+    first = course("mlopslab.monitoring.deploy", "-e", "mlopslab_wait=false", env=env)
+    assert first.returncode == 0, first.output[-6000:]
+    assert first.recap["kim01"]["changed"] == 1 and first.recap["lee02"]["changed"] == 1
+    again = course("mlopslab.monitoring.deploy", "-e", "mlopslab_wait=false", env=env)
+    assert again.returncode == 0 and again.changed() == 0, again.output[-6000:]
+    checked = course("mlopslab.monitoring.deploy", "--check", env=env)
+    assert checked.returncode == 0 and "kim01: 20 objects, 0 would change" in checked.text, checked.output[-6000:]
+    gone = course("mlopslab.monitoring.teardown", "-e", "mlopslab_teardown_confirm=fall26", env=env)
+    assert gone.returncode == 0, gone.output[-6000:]
+    assert "kim01: deleted." in gone.text and "lee02: deleted." in gone.text
