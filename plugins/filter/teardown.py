@@ -24,10 +24,12 @@ def terminating(namespaces, names):
     return plan.terminating(list(namespaces), list(names))
 
 
-def teardown_report(planned, outcome, students, cohort, confirmed, timeout, archive="", check=False):
-    """plan | teardown_report(outcome, {student: namespace}, cohort, confirmed, timeout, archive, check)."""
-    return report(dict(planned), None if outcome is None else dict(outcome), dict(students), str(cohort),
-                  bool(confirmed), int(timeout), str(archive or ""), bool(check))  # fmt: skip
+def teardown_report(planned, outcome, run):
+    """plan | teardown_report(outcome, {students, cohort, confirmed, timeout, archive, check})."""
+    run = dict(run)
+    return report(dict(planned), None if outcome is None else dict(outcome), dict(run["students"]), str(run["cohort"]),
+                  bool(run["confirmed"]), int(run["timeout"]), str(run.get("archive") or ""),
+                  bool(run.get("check")))  # fmt: skip
 
 
 def student_files(students, credentials, folder):

@@ -40,7 +40,7 @@ class CohortVariables:
         self._play = task.get_play() if hasattr(task, "get_play") else task._parent._play
         self._task = task
         self._templar = action._templar
-        self._inventory = running_inventory(task_vars)
+        self._running = running_inventory(task_vars)
         self._hosts = list(task_vars.get("ansible_play_hosts") or [])
         self._hosts_all = list(task_vars.get("ansible_play_hosts_all") or [])
         self._read: dict[str, StudentVariables] = {}
@@ -51,7 +51,7 @@ class CohortVariables:
 
     def __getitem__(self, student: str) -> StudentVariables:
         if student not in self._read:
-            raw = self._manager.get_vars(play=self._play, host=self._inventory.get_host(student), task=self._task,
+            raw = self._manager.get_vars(play=self._play, host=self._running.get_host(student), task=self._task,
                                          _hosts=self._hosts, _hosts_all=self._hosts_all)  # fmt: skip
             self._read[student] = StudentVariables(raw, self._templar.copy_with_new_env(available_variables=raw))
         return self._read[student]

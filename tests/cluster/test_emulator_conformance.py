@@ -45,20 +45,21 @@ def path_of(obj: dict) -> str:
     return f"{collection}/{obj['metadata']['name']}"
 
 
-def apply(api: client.ApiClient, obj: dict) -> dict:
-    """Server-side apply, as kubernetes.core's k8s module sends it (field manager, force)."""
-    method, url, headers, body, _ = api.param_serialize(
-        "PATCH",
-        path_of(obj),
-        query_params=[("fieldManager", MANAGER), ("force", "true")],
-        header_params={"Content-Type": "application/apply-patch+yaml", "Accept": "application/json"},
-        body=obj,
-        auth_settings=["BearerToken"],
-    )
+def send(api: client.ApiClient, method: str, path: str, query: list, obj: dict | None = None) -> tuple[int, dict]:
+    headers = {"Content-Type": "application/apply-patch+yaml", "Accept": "application/json"}
+    method, url, headers, body, _ = api.param_serialize(method, path, query_params=query, header_params=headers,
+                                                        body=obj, auth_settings=["BearerToken"])  # fmt: skip
     response = api.call_api(method, url, header_params=headers, body=body)
     response.read()
-    assert response.status in (200, 201), (path_of(obj), response.status, response.data[:500])
-    return json.loads(response.data)
+    return response.status, json.loads(response.data or b"{}")
+
+
+def apply(api: client.ApiClient, obj: dict, dry_run: bool = False) -> dict:
+    """Server-side apply, as apply_cohort sends it (field manager, force; dryRun=All in --check)."""
+    query = [("fieldManager", MANAGER), ("force", "true")] + ([("dryRun", "All")] if dry_run else [])
+    status, answer = send(api, "PATCH", path_of(obj), query, obj)
+    assert status in (200, 201), (path_of(obj), status, str(answer)[:500])
+    return answer
 
 
 def ours(obj: dict) -> list[dict]:
@@ -143,3 +144,23 @@ def test_the_emulator_stores_the_lab_as_the_real_server_does(cluster, emulator, 
         namespace = next(o for o in objects if o["kind"] == "Namespace")["metadata"]["name"]
         cluster.core.delete_namespace(namespace)
     assert differences == [], "\n".join(differences)
+
+
+def test_a_dry_run_answers_as_the_real_server_and_stores_nothing(cluster, emulator, tmp_path):
+    """GAP 15: deploy --check's requests. An object in a namespace that does not exist is refused
+    (404) by both; in one that exists, both answer with the object and store nothing."""
+    objects = rendered_lab(cluster, tmp_path)
+    namespace = next(o for o in objects if o["kind"] == "Namespace")
+    config_map = next(o for o in objects if o["kind"] == "ConfigMap")
+    query = [("fieldManager", MANAGER), ("force", "true"), ("dryRun", "All")]
+    try:
+        for api in (cluster.api, emulator):
+            status, answer = send(api, "PATCH", path_of(config_map), query, copy.deepcopy(config_map))
+            assert status == 404 and answer.get("reason") == "NotFound", (status, answer)
+            apply(api, copy.deepcopy(namespace))
+        answers = [apply(api, copy.deepcopy(config_map), dry_run=True) for api in (cluster.api, emulator)]
+        assert [ours(a) != [] for a in answers] == [True, True]
+        assert answers[0]["data"] == answers[1]["data"] == config_map["data"]
+        assert [send(api, "GET", path_of(config_map), [])[0] for api in (cluster.api, emulator)] == [404, 404]
+    finally:
+        cluster.core.delete_namespace(namespace["metadata"]["name"])
