@@ -13,7 +13,7 @@ description:
   - Objects are applied in phases (Namespaces; then everything but workloads; then workloads), each
     phase I(workers) requests at a time, so a namespace exists before what lives in it, and the quota,
     limits and policies before the pods the workloads create.
-  - In check mode (C(--check)) every object goes to the server's own dry run (C(dryRun=All)): admission,
+  - In check mode (C(--check)) every object goes to the server's own dry run (C(dryRun=All)), with admission,
     defaults and this field manager's entry as a real apply would make them, nothing stored. An object in a
     namespace the run would create is reported as one that would be created, without a request.
   - One object's error never stops the others. Results come in M(kubernetes.core.k8s)'s shape, one
