@@ -150,14 +150,20 @@ def test_a_dry_run_answers_as_the_real_server_and_stores_nothing(cluster, emulat
     """GAP 15: deploy --check's requests. An object in a namespace that does not exist is refused
     (404) by both; in one that exists, both answer with the object and store nothing."""
     objects = rendered_lab(cluster, tmp_path)
-    namespace = next(o for o in objects if o["kind"] == "Namespace")
-    config_map = next(o for o in objects if o["kind"] == "ConfigMap")
+    # A namespace of its own: the test above deletes its namespace, which then terminates a while.
+    namespace = copy.deepcopy(next(o for o in objects if o["kind"] == "Namespace"))
+    namespace["metadata"]["name"] += "-dry"
+    config_map = copy.deepcopy(next(o for o in objects if o["kind"] == "ConfigMap"))
+    config_map["metadata"]["namespace"] = namespace["metadata"]["name"]
     query = [("fieldManager", MANAGER), ("force", "true"), ("dryRun", "All")]
     try:
         for api in (cluster.api, emulator):
             status, answer = send(api, "PATCH", path_of(config_map), query, copy.deepcopy(config_map))
             assert status == 404 and answer.get("reason") == "NotFound", (status, answer)
             apply(api, copy.deepcopy(namespace))
+        statuses = [send(api, "PATCH", path_of(config_map), query, copy.deepcopy(config_map))[0]
+                    for api in (cluster.api, emulator)]  # fmt: skip
+        assert statuses == [201, 201], statuses  # would be created
         answers = [apply(api, copy.deepcopy(config_map), dry_run=True) for api in (cluster.api, emulator)]
         assert [ours(a) != [] for a in answers] == [True, True]
         assert answers[0]["data"] == answers[1]["data"] == config_map["data"]
