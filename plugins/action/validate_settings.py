@@ -1,6 +1,6 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Check every setting of every role for every student, once, before anything is rendered,
-written, generated or applied; fail once, naming every problem (module_utils/settings.py).
+written, generated or applied; fail once, naming every problem (module_utils/common/settings.py).
 
 A student's settings are the roles' defaults overlaid with what that student's own task sees
 (plugin_utils/student_vars.py, the one reader render_cohort uses too: inventory, play and role

@@ -6,7 +6,7 @@ short_description: Ask the cluster what the instructor may do, before a playbook
 description:
   - Asks the API server, with one SelfSubjectAccessReview per right (eight at a time), whether the
     connecting user may do what a playbook of this collection needs.
-  - The rights come from the table in C(module_utils/rights.py), which also builds the ClusterRoles
+  - The rights come from the table in C(module_utils/common/rights.py), which also builds the ClusterRoles
     the collection ships. The cluster's own authorizers decide, webhooks included.
   - Rights inside a student's namespace are asked for in O(namespace) (it need not exist yet; what
     holds there before it is created is what a cluster-wide binding grants).

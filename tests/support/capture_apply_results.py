@@ -1,4 +1,4 @@
-"""Capture the results deploy.yml registers, for the unit tests of module_utils/outcomes.py:
+"""Capture the results deploy.yml registers, for the unit tests of module_utils/deploy/outcomes.py:
 kubernetes.core.k8s applying a list with continue_on_error where the API refuses one object
 (422 from admission), the same apply against a server that is not there, and
 mlopslab.monitoring.write_manifests writing the same objects twice (render mode).

@@ -1,5 +1,5 @@
 """Write roles/_common/files/instructor-clusterroles.yaml from the rights table
-(plugins/module_utils/rights.py): `python -m tests.support.instructor_roles`. A unit test fails
+(plugins/module_utils/common/rights.py): `python -m tests.support.instructor_roles`. A unit test fails
 when the shipped file and the table drift apart."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from plugins.module_utils.common import rights
 from tests.support.processes import REPO
 
 PATH = REPO / "roles" / "_common" / "files" / "instructor-clusterroles.yaml"
-HEADER = """# The rights an instructor needs, as ClusterRoles (generated from plugins/module_utils/rights.py by
+HEADER = """# The rights an instructor needs, as ClusterRoles (generated from plugins/module_utils/common/rights.py by
 # `python -m tests.support.instructor_roles`; do not edit by hand). A cluster administrator applies
 # this file and binds one role to the instructor, cluster-wide (the students' namespaces do not
 # exist before deploy creates them, so no RoleBinding could be there first):
