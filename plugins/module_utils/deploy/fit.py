@@ -11,6 +11,8 @@ from decimal import Decimal
 
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.quantities import (
     RESOURCES,
+    ZERO,
+    add,
     format_cpu,
     format_memory,
     parse_quantity,
@@ -50,7 +52,7 @@ def lab_budget(objects: list[dict]) -> dict:
     """What the lab holds at its peak (every Deployment rolling out at once): pods, and requests
     and limits summed as ResourceQuota sums them (per pod, the larger of the init containers and
     the sum of the containers)."""
-    total = {kind: dict.fromkeys(RESOURCES, Decimal(0)) for kind in ("requests", "limits")}
+    total = ZERO
     pods, steady, surging = 0, 0, []
     for deployment in _deployments(objects):
         replicas = int((deployment.get("spec") or {}).get("replicas", 1))
@@ -59,10 +61,7 @@ def lab_budget(objects: list[dict]) -> dict:
             surging.append(deployment["metadata"]["name"])
         steady += replicas
         pods += replicas + extra
-        resources = pod_resources(deployment["spec"]["template"]["spec"])
-        for kind, amounts in total.items():
-            for resource in RESOURCES:
-                amounts[resource] += resources[kind][resource] * (replicas + extra)
+        total = add(total, pod_resources(deployment["spec"]["template"]["spec"]), replicas + extra)
     return {"pods": pods, "steady": steady, "requests": total["requests"], "limits": total["limits"],
             "surging": surging}  # fmt: skip
 
