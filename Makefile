@@ -31,7 +31,7 @@ unexport PYTHONPATH
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help setup quickstart test lint unit integration molecule cluster test-cluster node test-node cluster-tools bench \
-        deploy verify teardown access instructor-rights check-requirements clean
+        deploy verify teardown access instructor-rights check-requirements ee-context clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -216,6 +216,17 @@ teardown: ## dry-run, or ARGS="-e mlopslab_teardown_confirm=<cohort>" to remove 
 
 access: ## ARGS="-e mlopslab_access=revoke --limit user07" (or renew): one student's cluster access, the lab untouched
 	$(call run_playbook,access)
+
+# An execution environment for AWX / Automation Platform: the collection's artifact and
+# ansible-builder's build context (no container engine needed here; build it where one runs).
+EE_DIR := build/ee
+ee-context: setup ## for AWX: build the collection and an execution environment's build context in build/ee
+	rm -rf $(EE_DIR) && mkdir -p $(EE_DIR)
+	$(BIN)/ansible-galaxy collection build --force --output-path $(EE_DIR) . >/dev/null
+	mv $(EE_DIR)/mlopslab-monitoring-*.tar.gz $(EE_DIR)/mlopslab-monitoring.tar.gz
+	$(BIN)/ansible-builder create --file execution-environment/execution-environment.yml \
+	    --context $(EE_DIR)/context --output-filename Containerfile
+	@echo "ee-context: podman build -f $(EE_DIR)/context/Containerfile -t mlopslab-ee $(EE_DIR)/context"
 
 instructor-rights: ## for a cluster administrator: ARGS="-e mlopslab_instructor=<user>" binds the shipped ClusterRole
 	$(call run_playbook,instructor_rights)

@@ -8,12 +8,16 @@ project pins (requirements.txt) and on the oldest meta/runtime.yml claims (requi
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
+import yaml
+from packaging.specifiers import SpecifierSet
 
 from tests.conftest import PlaybookRun
 from tests.support.processes import REPO
@@ -105,3 +109,44 @@ def test_deploy_twice_then_teardown_on_a_cluster(course, kube, tmp_path):
     gone = course("mlopslab.monitoring.teardown", "-e", "mlopslab_teardown_confirm=fall26", env=env)
     assert gone.returncode == 0, gone.output[-6000:]
     assert "kim01: deleted." in gone.text and "lee02: deleted." in gone.text
+
+
+def _pin(requirements: Path, name: str) -> str:
+    """The version a requirements file pins for a package (name==version)."""
+    [line] = [line for line in requirements.read_text().splitlines() if line.startswith(f"{name}==")]
+    return line.split("==", 1)[1].strip()
+
+
+def test_an_execution_environment_learns_what_the_collection_needs_from_the_artifact(installed):
+    """What ansible-builder reads from the installed artifact (its meta/execution-environment.yml)
+    when it builds an AWX image: the Python client, in a range that admits the version tested
+    here, and promtool for check_rendered."""
+    proc = subprocess.run([str(BIN / "ansible-builder"), "introspect", "--sanitize", str(installed / "collections")],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    found = yaml.safe_load(proc.stdout.split("---", 1)[1])
+    ours = {kind: [line for line in found.get(kind) or [] if "from collection mlopslab.monitoring" in line]
+            for kind in ("python", "system")}  # fmt: skip
+    [client] = ours["python"]
+    assert SpecifierSet(client.split("#")[0].strip().removeprefix("kubernetes")).contains(
+        _pin(REPO / "requirements.txt", "kubernetes")
+    ), client
+    assert [line.split("#")[0].strip() for line in ours["system"]] == ["prometheus [platform:dpkg]"]
+
+
+def test_make_ee_context_writes_a_build_context_with_the_artifact():
+    """`make ee-context`: the collection's artifact and ansible-builder's build context, the
+    ansible-core of the image the one this project tests (requirements.txt)."""
+    proc = subprocess.run(["make", "-s", "ee-context"], cwd=REPO, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    context = REPO / "build" / "ee" / "context"
+    containerfile = (context / "Containerfile").read_text()
+    assert f"ansible-core=={_pin(REPO / 'requirements.txt', 'ansible-core')}" in containerfile
+    with tarfile.open(context / "_build" / "collections" / "mlopslab-monitoring.tar.gz") as artifact:
+        manifest = json.load(artifact.extractfile("MANIFEST.json"))
+    galaxy = yaml.safe_load((REPO / "galaxy.yml").read_text())
+    assert (manifest["collection_info"]["namespace"], manifest["collection_info"]["version"]) == (
+        "mlopslab",
+        galaxy["version"],
+    )
+    requirements = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
+    assert {"name": "collections/mlopslab-monitoring.tar.gz", "type": "file"} in requirements["collections"]
