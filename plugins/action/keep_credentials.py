@@ -1,8 +1,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Keep the Grafana passwords render_cohort generated for students who had none, once every check
-that can refuse the run has passed (a refused run leaves no file behind), and before anything is
-applied (a Secret on the cluster always has its password kept here). In check mode nothing is
-written."""
+"""Keep the Grafana passwords render_cohort generated for students who had none, and those read
+back from the cluster that the credentials folder lacks or holds another of (a new clone, an AWX
+job: the folder is a cache of what the cluster holds), once every check that can refuse the run
+has passed (a refused run leaves no file behind), and before anything is applied (a Secret on the
+cluster always has its password kept here). In check mode nothing is written."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ class ActionModule(ActionBase):
         _, args = self.validate_argument_spec(argument_spec={"rendered": {"type": "str", "required": True}})
         credentials = task_vars[args["rendered"]].get("credentials") or {}
         new = {student: c for student, c in credentials.items() if c["source"] == "new"}
+        restored = {s: c for s, c in credentials.items() if c["source"] == "cluster" and not c.get("in_file")}
         written = []
-        for student, credential in new.items():
+        for student, credential in {**new, **restored}.items():
             if self._task.check_mode:
                 continue
             try:
@@ -31,6 +33,6 @@ class ActionModule(ActionBase):
                 raise AnsibleActionFail(f"{student}: cannot keep the Grafana password in {credential['path']}: "
                                         f"{err.strerror}; nothing was applied") from err  # fmt: skip
             written.append(credential["path"])
-        result.update(changed=False, written=written, new=sorted(new))
+        result.update(changed=False, written=written, new=sorted(new), restored=sorted(restored))
         result["_ansible_no_log"] = False  # paths only; the passwords stay in the registered render
         return result

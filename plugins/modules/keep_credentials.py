@@ -6,9 +6,11 @@ DOCUMENTATION = r"""
 module: keep_credentials
 short_description: Keep the students' newly generated Grafana passwords, after every check
 description:
-  - M(mlopslab.monitoring.render_cohort) decides each student's Grafana password once (given, kept
-    from an earlier run, or generated) and writes nothing. This writes the generated ones, each to
-    its file under the credentials folder (mode C(0600), every folder made C(0700)).
+  - M(mlopslab.monitoring.render_cohort) decides each student's Grafana password once (given, read
+    back from the student's Secret on the cluster, kept from an earlier run, or generated) and writes
+    nothing. This writes the generated ones, and the read-back ones the credentials folder lacks or
+    holds another of, each to its file under the credentials folder (mode C(0600), every folder made
+    C(0700)). The folder is a cache of what the cluster holds.
   - Run after the last check that can refuse the run and before anything is applied, so a refused
     run leaves no file behind and every Secret on the cluster has its password kept.
   - In check mode nothing is written.
@@ -50,4 +52,10 @@ new:
   type: list
   elements: str
   sample: ["user01"]
+restored:
+  description: The students whose password was read back from the cluster and written to their file.
+  returned: always
+  type: list
+  elements: str
+  sample: ["user02"]
 """

@@ -11,9 +11,11 @@ rest. The tests are ordered: each builds on the cohort the one before left."""
 
 from __future__ import annotations
 
+import base64
 import datetime
 import json
 import re
+import shutil
 import time
 
 import pytest
@@ -21,6 +23,7 @@ from kubernetes import client
 
 from tests.cluster.conftest import STUDENTS, note, recap, text, timed
 from tests.support.as_student import list_pods_status
+from tests.support.output import summary_table
 
 
 def now() -> str:
@@ -108,7 +111,7 @@ def test_00_check_first_runs_the_servers_dry_run_and_changes_nothing(cluster):
     assert proc.returncode == 0, text(proc)[-4000:]
     timed("deploy --check on an empty cluster (the server's dry run)", seconds)
     for student in STUDENTS:
-        assert f"{student}: 20 objects, 20 would change (check mode" in text(proc), text(proc)[-3000:]
+        assert summary_table(proc.stdout)[student]["result"] == "20 would change", text(proc)[-3000:]
     assert cluster.ours() == [], "--check created a namespace"
     assert not (cluster.build / cluster.cohort / "kubeconfigs").exists(), "--check issued kubeconfigs"
     note("deploy --check on an empty cluster: every object dry-run by the real server, nothing created")
@@ -123,7 +126,7 @@ def test_01_deploy_creates_every_student_and_waits_until_available(cluster):
         deployments = cluster.apps.list_namespaced_deployment(cluster.ns(student)).items
         assert sorted(d.metadata.name for d in deployments) == ["grafana", "metrics-exporter", "prometheus"]
         assert all(d.status.available_replicas == 1 for d in deployments), student
-    assert "kubeconfig: issued." in text(proc)
+    assert {row["kubeconfig"] for row in summary_table(proc.stdout).values()} == {"issued"}
     granted = re.search(
         r"granted shorter tokens than mlopslab_student_token_ttl \(16w\).*?expire from (\S+ \S+ UTC)", text(proc)
     )
@@ -144,8 +147,9 @@ def test_02_a_second_deploy_changes_nothing_and_the_secret_is_stored_as_rendered
     changed = {h: r["changed"] for h, r in recap(proc).items()}
     timed("second deploy", seconds, f"changed {sum(changed.values())}")
     assert changed == dict.fromkeys(STUDENTS, 0), text(proc)[-3000:]
-    assert "user01: 20 objects, 0 changed." in text(proc)
-    assert text(proc).count("kubeconfig: kept: its token expires") == len(STUDENTS)
+    table = summary_table(proc.stdout)
+    assert {(row["result"], row["kubeconfig"]) for row in table.values()} == {("0 changed", "kept")}, table
+    assert len(table) == len(STUDENTS)
     after = cluster.core.read_namespaced_secret("grafana-admin", cluster.ns("user01"))
     assert after.metadata.resource_version == before
     # The API keeps `data` only; what deploy renders is the same, so nothing differs on any version.
@@ -156,8 +160,40 @@ def test_02b_check_after_deploy_says_nothing_would_change(cluster):
     proc, _ = cluster.playbook("deploy", "--check")
     assert proc.returncode == 0, text(proc)[-4000:]
     assert {h: r["changed"] for h, r in recap(proc).items()} == dict.fromkeys(STUDENTS, 0), text(proc)[-3000:]
-    assert "user01: 20 objects, 0 would change (check mode" in text(proc)
+    assert summary_table(proc.stdout)["user01"]["result"] == "0 would change"
     note("deploy --check after deploy: the real server's dry run says 0 of 20 objects would change per student")
+
+
+def test_02c_a_deploy_from_an_empty_build_folder_hands_out_what_the_cluster_holds(cluster):
+    # The cluster is the source of truth, build/ a cache: a new clone, another machine or an AWX
+    # job deploys again with nothing at hand. No object changes; each Grafana password is read back
+    # from its Secret (Grafana keeps the one of its first start); kubeconfigs are issued anew.
+    lost = cluster.build.with_name(cluster.build.name + "-lost")
+    cluster.build.rename(lost)
+    try:
+        proc, seconds = cluster.playbook("deploy")
+        assert proc.returncode == 0, text(proc)[-4000:]
+        timed("deploy from an empty build folder", seconds)
+        out = text(proc)
+        assert f"{len(STUDENTS)} students' Grafana passwords were read back from their Secrets" in out, out[-3000:]
+        for student in STUDENTS:
+            assert summary_table(proc.stdout)[student]["result"] == "0 changed", out[-3000:]
+            secret = cluster.core.read_namespaced_secret("grafana-admin", cluster.ns(student))
+            password = base64.b64decode(secret.data["admin-password"]).decode()
+            handout = (cluster.build / cluster.cohort / "handouts" / f"{student}.md").read_text()
+            assert f"`{password}`" in handout, student
+            kept = cluster.build / "credentials" / cluster.cohort / f"{student}-grafana-admin"
+            assert kept.read_text() == password, student
+            # The lost kubeconfig's token stays valid until it expires (access.yml renew ends it).
+            old = lost / cluster.cohort / "kubeconfigs" / f"{student}.yaml"
+            assert list_pods_status(old, cluster.ns(student)) == 200, student
+        assert [row["kubeconfig"] for row in summary_table(proc.stdout).values()] == ["issued"] * len(STUDENTS)
+    finally:
+        shutil.rmtree(lost, ignore_errors=True)
+    note(
+        f"deploy from an empty build/: 0 objects changed, {len(STUDENTS)} Grafana passwords read back from their "
+        f"Secrets, {len(STUDENTS)} kubeconfigs issued anew (the lost ones still valid until they expire)"
+    )
 
 
 def test_03_a_healthy_cohort_verifies_healthy_from_its_objects_and_pods(cluster):

@@ -356,6 +356,25 @@ def test_a_missing_right_is_named_before_anything_is_written(kube, play, tmp_pat
     assert not (tmp_path / "build").exists()
 
 
+def test_a_grafana_password_the_cluster_will_not_show_stops_deploy_before_anything_is_written(kube, play, tmp_path):
+    # The cluster is the source of truth for each Grafana password (build/ is a cache): one that
+    # cannot be read back could only be replaced by a new one that Grafana does not know.
+    from kmock._internal.rendering import Response  # noqa: PLC0415 - only here
+
+    forbidden = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "reason": "Forbidden",
+                 "message": 'secrets "grafana-admin" is forbidden: User "kubernetes-admin" cannot get resource '
+                            '"secrets" in API group "" in the namespace "user02"',
+                 "details": {"name": "grafana-admin", "kind": "secrets"}, "code": 403}  # fmt: skip
+    kube.emulator["get", "/api/v1/namespaces/user02/secrets/grafana-admin"] << Response(status=403, payload=forbidden)
+    before = len(kube.emulator._requests)
+    run = play("deploy", check=False)
+    assert run.returncode != 0
+    assert "Nothing was written or applied: Grafana passwords already on the cluster could not be read back" in run.text
+    assert "user02: cannot read Secret user02/grafana-admin (HTTP 403: secrets" in run.text
+    assert [r for r in kube.emulator._requests[before:] if is_write(r)] == []
+    assert not (tmp_path / "build").exists()
+
+
 def test_the_capacity_check_without_node_rights_fails_or_warns_as_set(kube, play):
     kube.deny("list", "nodes")
     refused = play("deploy", check=False)

@@ -82,6 +82,7 @@ def _access() -> list[dict]:
         right("", "serviceaccounts", "create", NAMESPACE, "recreate a student's ServiceAccount (renew)"),
         right("", "serviceaccounts", "delete", NAMESPACE, "revoke a student's access"),
         right("", "serviceaccounts/token", "create", NAMESPACE, "issue each student's token (TokenRequest)"),
+        right("", "secrets", "get", NAMESPACE, "read back each student's Grafana password from their lab's Secret"),
     ]
 
 

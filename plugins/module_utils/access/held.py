@@ -1,0 +1,71 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The cluster is the source of truth; the build folder is a cache. Each student's Grafana admin
+password is read back from the Secret their lab already holds when the credentials folder does
+not have it: a new clone, another machine, an AWX job whose disk was thrown away. Grafana keeps
+the password of its first start, so a password generated anew would be written into the Secret
+and handed out while Grafana still asks for the old one.
+
+Only a Secret labelled as this cohort's is believed; a missing one (404) means the lab is new.
+Any other answer is an error of that student's: deploy stops before anything is written, as a
+password it cannot read could only be replaced by one Grafana does not know."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from concurrent.futures import ThreadPoolExecutor
+
+# What roles/grafana/templates/grafana.yaml.j2 renders (a unit test compares them).
+SECRET, KEY = "grafana-admin", "admin-password"
+
+
+def held_password(secret: dict, cohort: str) -> str | None:
+    """The password a Secret holds, if it is this cohort's lab Secret and holds one."""
+    labels = (secret.get("metadata") or {}).get("labels") or {}
+    if labels.get("app.kubernetes.io/managed-by") != "mlopslab" or labels.get("mlopslab.io/cohort") != cohort:
+        return None
+    encoded = (secret.get("data") or {}).get(KEY)
+    if not encoded:
+        return None
+    try:
+        return base64.b64decode(encoded, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def read_held(call, students: dict[str, str], cohort: str, workers: int = 8) -> tuple[dict, dict]:
+    """(passwords, errors) by student. ``call(method, path)`` -> (HTTP status, JSON), as KubeApi's;
+    one GET per student's namespace (the instructor's right there, not a cluster-wide secret list)."""
+
+    def one(namespace: str) -> tuple[int, dict]:
+        return call("GET", f"/api/v1/namespaces/{namespace}/secrets/{SECRET}")
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        answers = dict(zip(students, pool.map(one, students.values()), strict=True))
+    passwords, errors = {}, {}
+    for student, (status, answer) in answers.items():
+        if status == 200:
+            password = held_password(answer, cohort)
+            if password is not None:
+                passwords[student] = password
+        elif status != 404:
+            why = answer.get("message") or answer.get("reason") or "no answer"
+            errors[student] = f"cannot read Secret {students[student]}/{SECRET} (HTTP {status}: {why})"
+    return passwords, errors
+
+
+def combine(results: list[dict]) -> tuple[dict, list[str]]:
+    """The loop results over the clusters -> (passwords by student, problems): a cluster whose call
+    failed as a whole is one problem naming its students."""
+    passwords, problems = {}, []
+    for result in results:
+        if result.get("skipped"):
+            continue
+        cluster = result.get("item") or {}
+        if result.get("failed"):
+            students = ", ".join(cluster.get("students") or [])
+            problems.append(f"{cluster.get('name', 'a cluster')} ({students}): {result.get('msg') or 'no answer'}")
+            continue
+        passwords.update(result.get("passwords") or {})
+        problems += [f"{student}: {why}" for student, why in sorted((result.get("errors") or {}).items())]
+    return passwords, problems
