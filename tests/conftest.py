@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.kube_emulator import CLUSTER_FIXTURES, EmulatedCluster
+from tests.support.output import summary_table
 from tests.support.processes import REPO, Exporter, Prometheus
 
 
@@ -85,6 +86,9 @@ class PlaybookRun:
 
     def changed(self) -> int:
         return sum(h["changed"] for h in self.recap.values())
+
+    def summary(self) -> dict[str, dict[str, str]]:
+        return summary_table(self.output)
 
 
 @pytest.fixture

@@ -77,9 +77,10 @@ def test_one_students_failure_is_theirs_alone_and_a_rerun_heals_it(kube, deploy,
     assert names(kube, "/apis/apps/v1/namespaces/user02/deployments") == ["grafana", "prometheus"]
 
     # The rerun creates what was refused, and changes nothing of the others.
-    healed = deploy("-e", "mlopslab_wait=false")
+    healed = deploy("-e", "mlopslab_wait=false", "-v")  # -v: each student's changed objects by name
     assert healed.recap["user02"]["failed"] == 0 and healed.recap["user02"]["changed"] == 1
     assert "user02: 20 objects, 1 changed: Deployment/metrics-exporter." in healed.text
+    assert healed.summary()["user02"]["result"] == "1 changed" and healed.summary()["user01"]["result"] == "0 changed"
     assert healed.recap["user01"]["changed"] == 0 and healed.recap["user03"]["changed"] == 0
     assert names(kube, "/apis/apps/v1/namespaces/user02/deployments") == ["grafana", "metrics-exporter", "prometheus"]
 
@@ -104,12 +105,13 @@ def mark_deployments_available(kube, stop: threading.Event):
 def test_check_first_writes_nothing_and_says_what_would_change(kube, deploy, tmp_path):
     before = [r for r in kube.emulator._requests if is_write(r)]
     first = deploy("--check", "-e", "mlopslab_capacity_check=skip")
-    assert "user01: 20 objects, 20 would change (check mode: a server-side dry run, nothing applied)" in first.text
+    assert first.summary()["user01"]["result"] == "20 would change", first.output[-3000:]
+    assert first.summary()["user01"]["kubeconfig"] == "-"  # no kubeconfig issued in check mode
     assert [r for r in kube.emulator._requests if is_write(r)] == before, "--check wrote to the cluster"
     assert not (tmp_path / "build" / "credentials").exists() and not (tmp_path / "build" / "mlops-demo").exists()
     deploy("-e", "mlopslab_wait=false")
     again = deploy("--check")
-    assert again.changed() == 0 and "user01: 20 objects, 0 would change" in again.text, again.output[-3000:]
+    assert again.changed() == 0 and again.summary()["user01"]["result"] == "0 would change", again.output[-3000:]
 
 
 def test_waits_until_every_deployment_is_available(kube, deploy):

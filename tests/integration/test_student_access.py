@@ -11,8 +11,8 @@ from __future__ import annotations
 import base64
 import csv
 import json
-import os
 import re
+import shutil
 import stat
 
 import pytest
@@ -64,7 +64,7 @@ def test_deploy_hands_every_student_a_working_kubeconfig_and_a_rerun_keeps_every
         assert row["grafana_password"] in handout and row["token_expires"] in handout
         assert f"export KUBECONFIG=$PWD/{student}.yaml" in handout and row["kubeconfig"] == str(path)
         assert handout.startswith(f"# {student} 모니터링 실습 안내")
-    assert "kubeconfig: issued." in first.text
+    assert {s: row["kubeconfig"] for s, row in first.summary().items()} == dict.fromkeys(STUDENTS, "issued")
     # The token never reaches the output.
     token = yaml.safe_load((folder / "kubeconfigs" / "user01.yaml").read_text())["users"][0]["user"]["token"]
     assert token not in first.output
@@ -73,9 +73,10 @@ def test_deploy_hands_every_student_a_working_kubeconfig_and_a_rerun_keeps_every
     second = lab("deploy", "-e", "mlopslab_wait=false")
     assert second.changed() == 0, second.output[-3000:]
     assert {s: (folder / "kubeconfigs" / f"{s}.yaml").read_bytes() for s in STUDENTS} == before
-    assert second.text.count("kubeconfig: kept: its token expires") == 3
+    assert {s: row["kubeconfig"] for s, row in second.summary().items()} == dict.fromkeys(STUDENTS, "kept")
     # The summary's rows are whole lines (a YAML block, never folded mid-row).
-    row = r"^\s+user01\s+user01\s+20\s+ok\s+\S+ \S+ UTC\s+kubectl -n user01 port-forward svc/grafana 3000:3000$"
+    row = r"^\s+user01\s+user01\s+20\s+0 changed\s+kept\s+\S+ \S+ UTC\s+"
+    row += r"kubectl -n user01 port-forward svc/grafana 3000:3000$"
     assert re.search(row, second.output, re.M), second.output[-2000:]
 
 
@@ -133,7 +134,7 @@ def test_one_students_access_is_revoked_and_renewed_without_touching_the_lab(kub
     gone = lab("access", "-e", "mlopslab_access=renew", "--limit", "user02", check=False)
     assert "ServiceAccount student is gone (revoked?): deploy.yml recreates it" in gone.text
     back = lab("deploy", "-e", "mlopslab_wait=false", "--limit", "user02")
-    assert back.recap["user02"]["changed"] == 1 and "kubeconfig: issued." in back.text
+    assert back.recap["user02"]["changed"] == 1 and back.summary()["user02"]["kubeconfig"] == "issued"
     assert list_pods_status(folder / "kubeconfigs" / "user02.yaml", "user02") == 200
     old.write_bytes((folder / "kubeconfigs" / "user02.yaml").read_bytes())
     again = lab("access", "-e", "mlopslab_access=renew", "--limit", "user02")
@@ -144,10 +145,12 @@ def test_one_students_access_is_revoked_and_renewed_without_touching_the_lab(kub
     assert refused.returncode != 0 and "is neither revoke nor renew: nothing was changed" in refused.text
 
 
-def test_verify_logs_in_to_grafana_with_the_handed_out_password(kube, lab):
+def test_verify_logs_in_to_grafana_with_the_handed_out_password(kube, lab, tmp_path):
     """Grafana takes its admin password from the Secret on its first start only (it then lives in
-    Grafana's database). A credentials folder lost between two deploys regenerates the password:
-    the Secret and the handout change, Grafana keeps the old one, and the students are locked out.
+    Grafana's database). The cluster is the source of truth and build/ a cache: a deploy from an
+    empty build/ (a new clone, another machine, an AWX job) reads each password back from the
+    Secret, changes no object and hands out what Grafana holds. A password given anew reaches the
+    Secret but not Grafana, and verify says so.
     kmock has no Grafana: the reaction below behaves as Grafana's POST /login does (200 for the
     password of its first start, 401 with Grafana's message otherwise)."""
     lab("deploy", "-e", "mlopslab_wait=false", "--limit", "user01")
@@ -174,9 +177,23 @@ def test_verify_logs_in_to_grafana_with_the_handed_out_password(kube, lab):
 
     assert user01()["access"] == {"checked": True, "problems": []}
 
+    # The whole build folder lost: credentials, kubeconfigs, handouts, access sheet.
+    old = tmp_path / "user01-old.yaml"
+    old.write_bytes((lab.folder / "kubeconfigs" / "user01.yaml").read_bytes())
+    shutil.rmtree(lab.folder.parent)
+    again = lab("deploy", "-e", "mlopslab_wait=false", "--limit", "user01")
+    assert again.summary()["user01"]["result"] == "0 changed", again.output[-3000:]
+    assert again.summary()["user01"]["kubeconfig"] == "issued"  # a new token where none is at hand: the recap counts it
+    assert "1 students' Grafana passwords were read back from their Secrets" in again.text
     credentials = lab.folder.parent / "credentials" / "mlops-demo" / "user01-grafana-admin"
-    os.remove(credentials)  # lost: the next deploy generates another password
-    lab("deploy", "-e", "mlopslab_wait=false", "--limit", "user01")
+    assert credentials.read_text() == first_start
+    assert f"`{first_start}`" in (lab.folder / "handouts" / "user01.md").read_text()
+    assert sheet(lab.folder)["user01"]["grafana_password"] == first_start
+    assert list_pods_status(old, "user01") == 200  # the old token stays valid until it expires (or renew)
+    assert user01()["access"] == {"checked": True, "problems": []}
+
+    # A password given anew goes into the Secret; Grafana keeps the one of its first start.
+    lab("deploy", "-e", "mlopslab_wait=false", "--limit", "user01", "-e", "grafana_admin_password=given-after-start-1")
     student = user01()
     assert student["status"] == "failing"
     (problem,) = student["access"]["problems"]

@@ -106,6 +106,7 @@ def deploy_outcomes(
             "errors": errors,
             "waiting": late,
             "failed": bool(errors or late or wait_error),
+            "dry_run": bool(outcome.get("dry_run")),
             "message": "\n".join(lines),  # one line each: printed as a block, never folded
         }
     return answers
@@ -115,22 +116,26 @@ def summary_rows(
     students, records: dict, manifests: dict, accesses: dict, outcomes: dict, clusters: list[dict]
 ) -> list[list[str]]:
     """The deploy summary's table, its header first: every student of the run, one who failed
-    too (marked FAILED, not left out, which would read as a smaller cohort that all went well).
-    A cluster column when the run spans several clusters."""
+    too (marked FAILED, not left out, which would read as a smaller cohort that all went well),
+    how many of their objects changed (or would, in check mode) and what became of their
+    kubeconfig: the one place a cohort's run is read at the default verbosity (each student's
+    object list is printed with -v). A cluster column when the run spans several clusters."""
     cluster_of = {s: c["name"] for c in clusters for s in c["students"]} if len(clusters) > 1 else {}
-    rows = [
-        ["student", "namespace", *(["cluster"] * bool(cluster_of)), "objects", "result", "token expires", "Grafana"]
-    ]
+    rows = [["student", "namespace", *(["cluster"] * bool(cluster_of)), "objects", "result", "kubeconfig",
+             "token expires", "Grafana"]]  # fmt: skip
     for student in sorted(students):
         record = records[student]
         issued = accesses.get(student) or {}
-        failed = (outcomes.get(student) or {}).get("failed") or bool(issued.get("error"))
+        outcome = outcomes.get(student) or {}
+        failed = outcome.get("failed") or bool(issued.get("error"))
         action = issued.get("action") or "-"
-        token = issued.get("token_expires") or ("NOT ISSUED" if action == "failed" else action)
+        token = issued.get("token_expires") or ("NOT ISSUED" if action == "failed" else "-")
         reach = record["grafana_url"] if record.get("how_to_reach") == "browse to the URL" else record["how_to_reach"]
         cluster = [cluster_of.get(student, "")] * bool(cluster_of)
-        rows.append([student, record["namespace"], *cluster, str(len(manifests[student])),
-                     "FAILED" if failed else "ok", token, reach])  # fmt: skip
+        changed = len(outcome.get("changed") or [])
+        result = "FAILED" if failed else f"{changed} would change" if outcome.get("dry_run") else f"{changed} changed"
+        objects = str(len(manifests[student]))
+        rows.append([student, record["namespace"], *cluster, objects, result, action, token, reach])
     return rows
 
 

@@ -297,6 +297,7 @@ def health(results: list[dict]) -> dict:
     for result in results:
         cluster = result["item"]
         checked = result.get("students") is not None  # fail_on_unhealthy fails with the students
+        why = ""
         if not checked:
             why = result.get("msg") or "no answer from lab_health_info"
             theirs = unreachable(cluster["namespaces"], cluster["name"], why)
@@ -304,5 +305,6 @@ def health(results: list[dict]) -> dict:
             theirs = result["students"]
         mine = [{**s, "cluster": cluster["name"]} for s in theirs]
         students += mine
-        clusters.append({"name": cluster["name"], "students": len(mine), "checked": checked})
+        # Why a cluster was not checked is said once for it, not once per student.
+        clusters.append({"name": cluster["name"], "students": len(mine), "checked": checked, "error": why})
     return {"students": students, "summary": summarize(students), "clusters": clusters}

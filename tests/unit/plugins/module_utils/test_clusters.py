@@ -153,7 +153,8 @@ def test_health_is_one_cohort_with_each_student_s_cluster():
     }  # fmt: skip
     assert [s["cluster"] for s in merged["students"]] == [A["name"], A["name"], B["name"]]
     assert merged["clusters"] == [
-        {"name": A["name"], "students": 2, "checked": True}, {"name": B["name"], "students": 1, "checked": True}
+        {"name": A["name"], "students": 2, "checked": True, "error": ""},
+        {"name": B["name"], "students": 1, "checked": True, "error": ""},
     ]  # fmt: skip
 
 
@@ -171,6 +172,8 @@ def test_a_cluster_verify_could_not_check_fails_its_students_and_keeps_the_other
     )
     assert merged["summary"]["healthy"] == 2 and merged["summary"]["failing"] == 1
     assert [c["checked"] for c in merged["clusters"]] == [True, False]
+    # Said once for the cluster (the verify table), not once per student.
+    assert merged["clusters"][1]["error"] == "cannot list the cohort's namespaces: Connection refused"
 
 
 def test_teardown_looks_for_each_student_on_their_own_cluster():

@@ -77,6 +77,7 @@ def test_a_student_with_no_objects_takes_no_results():
         "errors": [],
         "waiting": [],
         "failed": False,
+        "dry_run": False,
         "message": "user00: 0 objects, 0 changed.",
     }
     assert outcomes["user02"]["failed"] is True and outcomes["user01"]["failed"] is False
@@ -150,16 +151,18 @@ def test_the_summary_lists_every_student_of_the_run_and_marks_who_failed():
         "a": {"action": "kept", "token_expires": "2027-03-21 20:16 UTC"},
         "b": {"action": "failed", "error": "x"},
     }
-    rows = summary_rows(
-        ["b", "a"], records, manifests, accesses, {"a": {"failed": False}}, [{"name": "k", "students": ["a", "b"]}]
-    )
+    answers = {"a": {"failed": False, "changed": ["Deployment/grafana"]}}
+    rows = summary_rows(["b", "a"], records, manifests, accesses, answers, [{"name": "k", "students": ["a", "b"]}])
     assert rows == [
-        ["student", "namespace", "objects", "result", "token expires", "Grafana"],
-        ["a", "a", "20", "ok", "2027-03-21 20:16 UTC", "kubectl -n a port-forward"],
-        ["b", "b", "20", "FAILED", "NOT ISSUED", "kubectl -n b port-forward"],
+        ["student", "namespace", "objects", "result", "kubeconfig", "token expires", "Grafana"],
+        ["a", "a", "20", "1 changed", "kept", "2027-03-21 20:16 UTC", "kubectl -n a port-forward"],
+        ["b", "b", "20", "FAILED", "failed", "NOT ISSUED", "kubectl -n b port-forward"],
     ]
     two = [{"name": "k", "students": ["a"]}, {"name": "m", "students": ["b"]}]
-    assert summary_rows(["a", "b"], records, manifests, {}, {}, two)[2][:6] == ["b", "b", "m", "20", "ok", "-"]
+    checked = {"b": {"failed": False, "changed": [], "dry_run": True}}
+    assert summary_rows(["a", "b"], records, manifests, {}, checked, two)[2][:7] == [
+        "b", "b", "m", "20", "0 would change", "-", "-"
+    ]  # fmt: skip
 
 
 def test_the_kubeconfigs_line_goes_beneath_the_objects_and_decides_with_them():
