@@ -105,7 +105,8 @@ unit: ## pure-function and exporter unit tests
 	$(call run_pytest,tests/unit)
 
 integration: ## real Prometheus, real exporter process, kmock API emulator, ansible-playbook runs
-	$(call run_pytest,tests/integration)
+	@# One worker per core: each test has its own emulator, Prometheus and build folder.
+	$(call run_pytest,tests/integration -n auto --dist worksteal)
 
 # CI shows the tail of the output: on a failure, repeat the failed tasks' messages last.
 molecule: ## every molecule scenario that runs without Docker
