@@ -5,10 +5,20 @@ from __future__ import annotations
 import re
 
 
+def _shown(line: str) -> str:
+    """A line of a table as printed: in a YAML block (the repository's ansible.cfg), or as an item
+    of a JSON list of lines (Ansible's default result format)."""
+    line = line.rstrip()
+    stripped = line.lstrip()
+    if stripped.startswith('"'):
+        return re.sub(r'",?$', "", stripped[1:])
+    return line
+
+
 def summary_table(output: str) -> dict[str, dict[str, str]]:
     """deploy's summary table by student ({student: {column: value}}), as the default output
     shows it (the columns filter: each column starts where its header does)."""
-    lines = output.splitlines()
+    lines = [_shown(line) for line in output.splitlines()]
     found = [i for i, line in enumerate(lines) if re.match(r"\s*student {2,}namespace {2,}", line)]
     if not found:
         raise AssertionError(f"no summary table in the output:\n{output[-3000:]}")
