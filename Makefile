@@ -92,6 +92,12 @@ lint: ## ansible-lint (production profile), yamllint, ruff, argument_specs drift
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python tests/support/lint_argument_specs.py
+	@# The changelog as collections keep it: fragments and changelogs/changelog.yaml, from which
+	@# CHANGELOG.md is generated (antsibull-changelog release), never edited by hand.
+	$(BIN)/antsibull-changelog lint
+	$(BIN)/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+	mkdir -p build && $(BIN)/antsibull-changelog generate --output build/CHANGELOG.md --output-format md
+	@cmp -s build/CHANGELOG.md CHANGELOG.md || { echo "make: CHANGELOG.md differs from what changelogs/ generates: run antsibull-changelog generate"; exit 1; }
 	@# Every module's and filter's documentation parses (ansible-doc exits 1 on a broken one).
 	$(BIN)/ansible-doc -t module $(patsubst plugins/modules/%.py,mlopslab.monitoring.%,$(wildcard plugins/modules/*.py)) >/dev/null
 	$(BIN)/ansible-doc -t filter $(patsubst plugins/filter/%.yml,mlopslab.monitoring.%,$(wildcard plugins/filter/*.yml)) >/dev/null
