@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE))
 from tests.support.cohort_inventory import inventory  # noqa: E402
 from tests.support.kube_emulator import CLUSTER_FIXTURES, EmulatedCluster  # noqa: E402
 
-SUMMARY = re.compile(r"^\s*student {2,}namespace {2,}", re.M)
+SUMMARY = re.compile(r"^\s*\"?student {2,}namespace {2,}", re.M)  # a YAML block, or a JSON list of lines
 
 
 def run(repo: Path, config: Path, playbook: str, args: list[str], env: dict) -> str:
