@@ -16,6 +16,10 @@ description:
   - In check mode (C(--check)) every object goes to the server's own dry run (C(dryRun=All)), with admission,
     defaults and this field manager's entry as a real apply would make them, nothing stored. An object in a
     namespace the run would create is reported as one that would be created, without a request.
+  - In diff mode (C(--diff)) each changed object's result carries C(diff), a unified diff of the object as
+    listed before and as the server answered the apply (or its dry run), without the fields the server
+    keeps for itself (C(managedFields), C(resourceVersion), C(status), ...); a Secret's values are never
+    shown, a changed one is told by a digest of its value.
   - One object's error never stops the others. Results come in M(kubernetes.core.k8s)'s shape, one
     per object in order (C(result.results), each with C(changed) or C(error.msg)), without the
     objects themselves (they hold Secrets).
@@ -96,7 +100,8 @@ def main():
     p = module.params
     svc = get_api_client(module)
     results, requests = apply_objects(svc, p["definitions"], p["field_manager"], p["force_conflicts"],
-                                      p["label_selectors"], p["workers"], dry_run=module.check_mode)  # fmt: skip
+                                      p["label_selectors"], p["workers"], dry_run=module.check_mode,
+                                      diff=module._diff)  # fmt: skip
     module.exit_json(changed=any(r["changed"] for r in results), result={"results": results}, requests=requests,
                      dry_run=module.check_mode)  # fmt: skip
 

@@ -5,6 +5,7 @@ refusing bad input before anything is changed."""
 from __future__ import annotations
 
 import base64
+import re
 import threading
 import time
 
@@ -112,6 +113,29 @@ def test_check_first_writes_nothing_and_says_what_would_change(kube, deploy, tmp
     deploy("-e", "mlopslab_wait=false")
     again = deploy("--check")
     assert again.changed() == 0 and again.summary()["user01"]["result"] == "0 would change", again.output[-3000:]
+
+
+def test_diff_shows_what_would_change_per_object_and_nothing_for_an_unchanged_cohort(kube, deploy):
+    deploy("-e", "mlopslab_wait=false")
+    unchanged = deploy("--check", "--diff")
+    assert unchanged.changed() == 0 and "(after the apply)" not in unchanged.output, unchanged.output[-3000:]
+    before = [r for r in kube.emulator._requests if is_write(r)]
+    changed = deploy(
+        "--check", "--diff", "-e", "prometheus_scrape_interval=30s", "-e", "grafana_admin_password=given-anew-1"
+    )
+    assert [r for r in kube.emulator._requests if is_write(r)] == before, "--check --diff wrote to the cluster"
+    out = changed.output
+    assert (
+        "--- ConfigMap/prometheus-config (on the cluster)" in out
+        and "+++ ConfigMap/prometheus-config (after the apply)" in out
+    )
+    assert re.search(r"^\s*-\s+scrape_interval: 15s", out, re.M) and re.search(
+        r"^\s*\+\s+scrape_interval: 30s", out, re.M
+    ), out
+    # A Secret's change is said by a digest, never by its value.
+    assert "admin-password: <hidden, digest" in out and "given-anew-1" not in out and "Z2l2ZW4tYW5ldy0x" not in out
+    # The ConfigMap, the Secret, and the Deployment whose checksum of them rolls its pods.
+    assert changed.summary()["user01"]["result"] == "3 would change"
 
 
 def test_waits_until_every_deployment_is_available(kube, deploy):

@@ -9,8 +9,12 @@ results come in kubernetes.core.k8s's shape, one per object in order."""
 
 from __future__ import annotations
 
+import difflib
+import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
+
+import yaml
 
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
 # A binding names a Role that must exist by then: RBAC's escalation check reads the Role's rules
@@ -51,6 +55,76 @@ def reason(err: Exception) -> str:
     return str(err)
 
 
+# What the server keeps for itself: not part of what the instructor's settings change.
+SERVER_FIELDS = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp", "selfLink")
+
+
+def shown(obj: dict | None) -> dict:
+    """An object as --diff shows it: what the server keeps for itself left out, and a Secret's
+    values never shown (a changed one says so, by a digest of its value)."""
+    if not obj:
+        return {}
+    obj = json.loads(json.dumps(obj))
+    obj.pop("status", None)
+    meta = obj.get("metadata") or {}
+    for field in SERVER_FIELDS:
+        meta.pop(field, None)
+    if obj.get("kind") == "Secret":
+        for field in ("data", "stringData"):
+            values = obj.get(field) or {}
+            for name, value in values.items():
+                digest = hashlib.sha256(str(value).encode()).hexdigest()[:8]
+                values[name] = f"<hidden, digest {digest}>"
+    return obj
+
+
+class _Readable(yaml.SafeDumper):
+    """YAML for reading a diff: a multi-line string (a ConfigMap's file) as a block, line by line."""
+
+
+def _text(dumper, value: str):
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+_Readable.add_representer(str, _text)
+
+
+def object_diff(before: dict | None, after: dict | None) -> str:
+    """A unified diff of an object before and after (empty when nothing a reader sees changed)."""
+    old, new = shown(before), shown(after)
+    if old == new:
+        return ""
+    meta = (after or before or {}).get("metadata") or {}
+    name = f"{(after or before or {}).get('kind')}/{meta.get('name')}"
+    lines = difflib.unified_diff(
+        yaml.dump(old, Dumper=_Readable, sort_keys=True).splitlines() if old else [],
+        yaml.dump(new, Dumper=_Readable, sort_keys=True).splitlines(),
+        fromfile=f"{name} (on the cluster)" if old else f"{name} (new)",
+        tofile=f"{name} (after the apply)",
+        lineterm="",
+    )
+    return "\n".join(lines)
+
+
+def _listed(svc, resources: dict, selector: str, field_manager: str, keep: bool) -> tuple[dict, set, dict]:
+    """(owned, unlisted, live): this manager's managedFields entry of every object that exists now,
+    one list per kind; the kinds that could not be listed (their changes are read per object);
+    the objects themselves when ``keep`` (for --diff)."""
+    owned, unlisted, live = {}, set(), {}
+    for api_kind, resource in resources.items():
+        try:
+            listed = svc.client.get(resource, label_selector=selector, serialize=False)
+            payload = json.loads(listed.data) if hasattr(listed, "data") else listed.to_dict()
+            for item in payload.get("items") or []:
+                meta = item.get("metadata") or {}
+                owned[(*api_kind, meta.get("namespace"), meta.get("name"))] = mine(meta, field_manager)
+                if keep:
+                    live[(*api_kind, meta.get("namespace"), meta.get("name"))] = item
+        except Exception:  # not listable with these rights: changes of this kind are read per object
+            unlisted.add(api_kind)
+    return owned, unlisted, live
+
+
 def apply_objects(
     svc,
     definitions: list[dict],
@@ -59,13 +133,16 @@ def apply_objects(
     label_selectors: list[str],
     workers: int,
     dry_run: bool = False,
+    diff: bool = False,
 ) -> tuple[list[dict], int]:
     """(one result per definition, in order; API requests made, discovery apart).
 
     ``dry_run``: the server's own dry run (dryRun=All, what ``--check`` runs): admission, defaults
     and the field manager's entry as a real apply would make them, nothing stored. An object in a
     namespace this run would create cannot be dry-run (the server answers that the namespace is
-    not found): it is reported as one that would be created, without a request."""
+    not found): it is reported as one that would be created, without a request.
+    ``diff``: each changed object's entry carries ``diff``, the object as listed before and as the
+    server answered the apply (object_diff)."""
     requests = 0
     resources, errors = {}, {}
     for definition in definitions:
@@ -77,19 +154,8 @@ def apply_objects(
         except Exception as err:  # an unknown kind: its objects fail, the others go on
             errors[api_kind] = f"no such kind in the cluster's API: {api_kind[1]} {api_kind[0]} ({reason(err)})"
 
-    # This manager's managedFields entry of every object that exists now: one list per kind.
-    owned, unlisted = {}, set()
-    selector = ",".join(label_selectors)
-    for api_kind, resource in resources.items():
-        try:
-            requests += 1
-            listed = svc.client.get(resource, label_selector=selector, serialize=False)
-            payload = json.loads(listed.data) if hasattr(listed, "data") else listed.to_dict()
-            for item in payload.get("items") or []:
-                meta = item.get("metadata") or {}
-                owned[(*api_kind, meta.get("namespace"), meta.get("name"))] = mine(meta, field_manager)
-        except Exception:  # not listable with these rights: changes of this kind are read per object
-            unlisted.add(api_kind)
+    owned, unlisted, live = _listed(svc, resources, ",".join(label_selectors), field_manager, diff)
+    requests += len(resources)
 
     new_namespaces: set[str] = set()  # --check: Namespaces the dry run says would be created
 
@@ -100,7 +166,8 @@ def apply_objects(
         if api_kind in errors:
             return {**entry, "changed": False, "failed": True, "error": {"msg": errors[api_kind]}}
         if dry_run and meta.get("namespace") in new_namespaces:
-            return {**entry, "changed": True, "dry_run": "its namespace would be created first"}
+            created = {"diff": object_diff(None, definition)} if diff else {}
+            return {**entry, "changed": True, "dry_run": "its namespace would be created first", **created}
         resource = resources[api_kind]
         before = owned.get(key(definition))
         try:
@@ -108,6 +175,7 @@ def apply_objects(
                 try:
                     current = svc.client.get(resource, name=meta.get("name"), namespace=meta.get("namespace"))
                     before = mine(current.to_dict().get("metadata") or {}, field_manager)
+                    live[key(definition)] = current.to_dict()
                 except Exception:
                     before = None
             applied = svc.client.server_side_apply(
@@ -126,11 +194,13 @@ def apply_objects(
                 "failed": True,
                 "error": {"msg": f"Failed to apply object: {reason(err)}"},
             }
-        after = mine(applied.to_dict().get("metadata") or {}, field_manager)
+        answer = applied.to_dict()
+        after = mine(answer.get("metadata") or {}, field_manager)
         changed = before is None or after != before
         if dry_run and api_kind[1] == "Namespace" and key(definition) not in owned:
             new_namespaces.add(meta.get("name"))
-        return {**entry, "changed": changed}
+        shown_diff = {"diff": object_diff(live.get(key(definition)), answer)} if diff and changed else {}
+        return {**entry, "changed": changed, **shown_diff}
 
     results = [None] * len(definitions)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

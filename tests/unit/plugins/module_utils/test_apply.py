@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy import apply as apply_cohort
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.apply import object_diff
 
 
 def test_namespaces_first_workloads_last():
@@ -41,3 +42,26 @@ def test_a_refusal_is_told_in_the_api_servers_own_words():
     assert apply_cohort.reason(Refusal(json.dumps(status))) == status["message"]
     assert apply_cohort.reason(Refusal(b"upstream connect error")) == "upstream connect error"
     assert apply_cohort.reason(OSError("Connection refused")) == "Connection refused"
+
+
+def test_diff_leaves_out_what_the_server_keeps_and_never_shows_a_secret():
+    secret = {
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": "grafana-admin", "namespace": "user01", "resourceVersion": "41", "uid": "u-1",
+                     "managedFields": [{"manager": "mlopslab"}], "labels": {"a": "b"}},
+        "data": {"admin-user": "YWRtaW4=", "admin-password": "b2xkLXBhc3N3b3Jk"},
+    }  # fmt: skip
+    moved = {**secret, "metadata": {**secret["metadata"], "resourceVersion": "42"}}
+    assert object_diff(secret, moved) == ""  # only what the server keeps for itself moved
+    changed = {**moved, "data": {**secret["data"], "admin-password": "bmV3LXBhc3N3b3Jk"}}
+    text = object_diff(secret, changed)
+    assert "Secret/grafana-admin (on the cluster)" in text and "admin-password: <hidden, digest" in text
+    assert "b2xkLXBhc3N3b3Jk" not in text and "bmV3LXBhc3N3b3Jk" not in text
+    assert [line[0] for line in text.splitlines()[2:] if line[:1] in "+-"] == ["-", "+"]  # one value changed
+    assert "resourceVersion" not in text and "managedFields" not in text
+
+
+def test_diff_of_a_new_object_shows_it_whole():
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "n"}, "data": {"k": "v"}}
+    text = object_diff(None, config)
+    assert text.splitlines()[0] == "--- ConfigMap/c (new)" and "+  k: v" in text

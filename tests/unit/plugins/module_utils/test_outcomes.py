@@ -78,6 +78,7 @@ def test_a_student_with_no_objects_takes_no_results():
         "waiting": [],
         "failed": False,
         "dry_run": False,
+        "diffs": [],
         "message": "user00: 0 objects, 0 changed.",
     }
     assert outcomes["user02"]["failed"] is True and outcomes["user01"]["failed"] is False
