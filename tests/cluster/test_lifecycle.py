@@ -107,9 +107,12 @@ VERIFY = (
 def test_00_check_first_runs_the_servers_dry_run_and_changes_nothing(cluster):
     # --check before anything exists: every object goes to the real server's dry run, or, in a
     # namespace the run would create, is reported as one that would be created.
-    proc, seconds = cluster.playbook("deploy", "--check")
+    proc, seconds = cluster.playbook("deploy", "--check", "--diff")
     assert proc.returncode == 0, text(proc)[-4000:]
-    timed("deploy --check on an empty cluster (the server's dry run)", seconds)
+    timed("deploy --check --diff on an empty cluster (the server's dry run)", seconds)
+    # --diff: every object would be new; the Secret's password is never shown.
+    assert proc.stdout.count("Deployment/prometheus (new)") == len(STUDENTS), proc.stdout[-3000:]
+    assert "admin-password: <hidden, digest" in proc.stdout
     for student in STUDENTS:
         assert summary_table(proc.stdout)[student]["result"] == "20 would change", text(proc)[-3000:]
     assert cluster.ours() == [], "--check created a namespace"
@@ -157,11 +160,22 @@ def test_02_a_second_deploy_changes_nothing_and_the_secret_is_stored_as_rendered
 
 
 def test_02b_check_after_deploy_says_nothing_would_change(cluster):
-    proc, _ = cluster.playbook("deploy", "--check")
+    proc, _ = cluster.playbook("deploy", "--check", "--diff")
     assert proc.returncode == 0, text(proc)[-4000:]
+    assert "(after the apply)" not in proc.stdout and "(new)" not in proc.stdout, proc.stdout[-3000:]  # no diff
     assert {h: r["changed"] for h, r in recap(proc).items()} == dict.fromkeys(STUDENTS, 0), text(proc)[-3000:]
     assert summary_table(proc.stdout)["user01"]["result"] == "0 would change"
     note("deploy --check after deploy: the real server's dry run says 0 of 20 objects would change per student")
+    # One setting changed: --diff shows exactly its line, as the real server lists the object and
+    # dry-runs the apply (a list's items carry no apiVersion and kind there: not a change).
+    proc, _ = cluster.playbook("deploy", "--check", "--diff", "-e", "prometheus_retention_time=3d")
+    assert proc.returncode == 0, text(proc)[-4000:]
+    # The diff's own lines (the YAML block indents them by 8), not its context or its headers.
+    changed = [" ".join(line.split()) for line in proc.stdout.splitlines() if re.match(r" {8}[-+][^-+]", line)]
+    expected = ["- - --storage.tsdb.retention.time=2d", "+ - --storage.tsdb.retention.time=3d"]
+    assert changed == expected * len(STUDENTS), changed
+    assert summary_table(proc.stdout)["user01"]["result"] == "1 would change"
+    note("deploy --check --diff with prometheus_retention_time=3d: one line per student, in Deployment/prometheus")
 
 
 def test_02c_a_deploy_from_an_empty_build_folder_hands_out_what_the_cluster_holds(cluster):

@@ -118,8 +118,10 @@ def _listed(svc, resources: dict, selector: str, field_manager: str, keep: bool)
             for item in payload.get("items") or []:
                 meta = item.get("metadata") or {}
                 owned[(*api_kind, meta.get("namespace"), meta.get("name"))] = mine(meta, field_manager)
-                if keep:
-                    live[(*api_kind, meta.get("namespace"), meta.get("name"))] = item
+                if keep:  # a list's items carry no apiVersion and kind on a real server
+                    live[(*api_kind, meta.get("namespace"), meta.get("name"))] = {
+                        "apiVersion": api_kind[0], "kind": api_kind[1], **item
+                    }  # fmt: skip
         except Exception:  # not listable with these rights: changes of this kind are read per object
             unlisted.add(api_kind)
     return owned, unlisted, live
