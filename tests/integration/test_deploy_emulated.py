@@ -126,8 +126,8 @@ def test_diff_shows_what_would_change_per_object_and_nothing_for_an_unchanged_co
     assert [r for r in kube.emulator._requests if is_write(r)] == before, "--check --diff wrote to the cluster"
     out = changed.output
     assert (
-        "--- ConfigMap/prometheus-config (on the cluster)" in out
-        and "+++ ConfigMap/prometheus-config (after the apply)" in out
+        "--- user01: ConfigMap/prometheus-config (on the cluster)" in out
+        and "+++ user02: ConfigMap/prometheus-config (after the apply)" in out
     )
     assert re.search(r"^\s*-\s+scrape_interval: 15s", out, re.M) and re.search(
         r"^\s*\+\s+scrape_interval: 30s", out, re.M

@@ -95,7 +95,8 @@ def object_diff(before: dict | None, after: dict | None) -> str:
     if old == new:
         return ""
     meta = (after or before or {}).get("metadata") or {}
-    name = f"{(after or before or {}).get('kind')}/{meta.get('name')}"
+    where = f"{meta['namespace']}: " if meta.get("namespace") else ""  # a student's namespace names them
+    name = f"{where}{(after or before or {}).get('kind')}/{meta.get('name')}"
     lines = difflib.unified_diff(
         yaml.dump(old, Dumper=_Readable, sort_keys=True).splitlines() if old else [],
         yaml.dump(new, Dumper=_Readable, sort_keys=True).splitlines(),

@@ -55,7 +55,7 @@ def test_diff_leaves_out_what_the_server_keeps_and_never_shows_a_secret():
     assert object_diff(secret, moved) == ""  # only what the server keeps for itself moved
     changed = {**moved, "data": {**secret["data"], "admin-password": "bmV3LXBhc3N3b3Jk"}}
     text = object_diff(secret, changed)
-    assert "Secret/grafana-admin (on the cluster)" in text and "admin-password: <hidden, digest" in text
+    assert "--- user01: Secret/grafana-admin (on the cluster)" in text and "admin-password: <hidden, digest" in text
     assert "b2xkLXBhc3N3b3Jk" not in text and "bmV3LXBhc3N3b3Jk" not in text
     assert [line[0] for line in text.splitlines()[2:] if line[:1] in "+-"] == ["-", "+"]  # one value changed
     assert "resourceVersion" not in text and "managedFields" not in text
@@ -64,4 +64,4 @@ def test_diff_leaves_out_what_the_server_keeps_and_never_shows_a_secret():
 def test_diff_of_a_new_object_shows_it_whole():
     config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "n"}, "data": {"k": "v"}}
     text = object_diff(None, config)
-    assert text.splitlines()[0] == "--- ConfigMap/c (new)" and "+  k: v" in text
+    assert text.splitlines()[0] == "--- n: ConfigMap/c (new)" and "+  k: v" in text
