@@ -15,14 +15,15 @@ import base64
 import binascii
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.namespaces import is_cohorts
+
 # What roles/grafana/templates/grafana.yaml.j2 renders (a unit test compares them).
 SECRET, KEY = "grafana-admin", "admin-password"
 
 
 def held_password(secret: dict, cohort: str) -> str | None:
     """The password a Secret holds, if it is this cohort's lab Secret and holds one."""
-    labels = (secret.get("metadata") or {}).get("labels") or {}
-    if labels.get("app.kubernetes.io/managed-by") != "mlopslab" or labels.get("mlopslab.io/cohort") != cohort:
+    if not is_cohorts(secret, cohort):  # the labels that make a Namespace this cohort's, on its Secret
         return None
     encoded = (secret.get("data") or {}).get(KEY)
     if not encoded:
