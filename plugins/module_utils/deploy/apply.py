@@ -117,12 +117,11 @@ def _listed(svc, resources: dict, selector: str, field_manager: str, keep: bool)
             listed = svc.client.get(resource, label_selector=selector, serialize=False)
             payload = json.loads(listed.data) if hasattr(listed, "data") else listed.to_dict()
             for item in payload.get("items") or []:
-                meta = item.get("metadata") or {}
-                owned[(*api_kind, meta.get("namespace"), meta.get("name"))] = mine(meta, field_manager)
-                if keep:  # a list's items carry no apiVersion and kind on a real server
-                    live[(*api_kind, meta.get("namespace"), meta.get("name"))] = {
-                        "apiVersion": api_kind[0], "kind": api_kind[1], **item
-                    }  # fmt: skip
+                # A list's items carry no apiVersion and kind on a real server: the list's own.
+                obj = {**item, "apiVersion": api_kind[0], "kind": api_kind[1]}
+                owned[key(obj)] = mine(obj.get("metadata") or {}, field_manager)
+                if keep:
+                    live[key(obj)] = obj
         except Exception:  # not listable with these rights: changes of this kind are read per object
             unlisted.add(api_kind)
     return owned, unlisted, live
@@ -176,9 +175,10 @@ def apply_objects(
         try:
             if api_kind in unlisted:
                 try:
-                    current = svc.client.get(resource, name=meta.get("name"), namespace=meta.get("namespace"))
-                    before = mine(current.to_dict().get("metadata") or {}, field_manager)
-                    live[key(definition)] = current.to_dict()
+                    current = svc.client.get(resource, name=meta.get("name"), namespace=meta.get("namespace")).to_dict()
+                    before = mine(current.get("metadata") or {}, field_manager)
+                    if diff:
+                        live[key(definition)] = current
                 except Exception:
                     before = None
             applied = svc.client.server_side_apply(
