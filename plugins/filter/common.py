@@ -11,7 +11,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.access.sheet import csv_row
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.access.tokens import seconds as lifetime_seconds
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common import clusters, namespaces, rights
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.text import columns
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.text import columns, shown
 
 
 def plain(value):
@@ -70,4 +70,5 @@ class FilterModule:
             "seconds": seconds,
             "columns": columns,
             "csv_row": csv_row,
+            "shown": shown,
         }

@@ -11,3 +11,11 @@ def columns(rows: list[list]) -> str:
     return "\n".join(
         "  ".join([*(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)), row[-1]]).rstrip() for row in rows
     )
+
+
+def shown(text: str | list, as_block: bool) -> str | list[str]:
+    """A table or report as a task's message: one block of lines where results print as YAML (a
+    block scalar, never folded), else a list of lines (Ansible's default JSON result would show one
+    string full of \\n). ``text``: the lines, or one string of them."""
+    lines = text if isinstance(text, list) else str(text).split("\n")
+    return "\n".join(str(line) for line in lines) if as_block else [str(line) for line in lines]

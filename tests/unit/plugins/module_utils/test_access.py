@@ -123,6 +123,13 @@ def test_grafana_login_with_the_handed_out_password():
     assert tokens.grafana_login_problems(grafana, "admin", "") == ["the access sheet has no Grafana password"]
 
 
+def test_a_table_is_one_block_for_yaml_results_and_a_list_of_lines_for_json():
+    table = "cohort c: 2 students\nstudent  namespace\nuser01   user01"
+    assert text.shown(table, as_block=True) == table
+    assert text.shown(table, as_block=False) == ["cohort c: 2 students", "student  namespace", "user01   user01"]
+    assert text.shown(table.split("\n"), as_block=True) == table  # lines in, as the capacity table comes
+
+
 def test_columns_stay_intact_lines():
     table = text.columns([["student", "Grafana"], ["user01", "kubectl -n user01 port-forward svc/grafana 3000:3000"]])
     assert table.splitlines() == ["student  Grafana", "user01   kubectl -n user01 port-forward svc/grafana 3000:3000"]
