@@ -43,7 +43,7 @@ options:
     type: float
     default: 10
 author:
-  - mlopslab.monitoring contributors
+  - mlopslab.monitoring contributors (@mlopslab)
 """
 
 EXAMPLES = r"""
@@ -75,6 +75,7 @@ rounds:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.lab_io import KubeApi
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.libraries import require
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.waiter import wait
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.outcomes import unavailable
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.teardown.plan import terminating
@@ -97,7 +98,7 @@ ARGUMENT_SPEC = dict(
 
 def lister(params):
     """list_objects(cluster) for the waiter: one client per cluster, made once."""
-    path, _ = UNTIL[params["until"]]
+    path, _done = UNTIL[params["until"]]
     query = {"labelSelector": ",".join(params["label_selectors"])}
     clients = {}
 
@@ -121,8 +122,9 @@ def lister(params):
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    require(module, "kubernetes")  # the other modules' AnsibleK8SModule checks it for them
     params = module.params
-    _, done = UNTIL[params["until"]]
+    _path, done = UNTIL[params["until"]]
     answer = wait(params["clusters"], lister(params), done, params["timeout"], params["interval"])
     module.exit_json(changed=False, **answer)
 

@@ -9,7 +9,7 @@ import datetime
 import json
 import re
 
-import yaml
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.libraries import yaml
 
 # The shortest token a TokenRequest may ask for (the API server refuses expirationSeconds < 600).
 MIN_TOKEN_SECONDS = 600

@@ -9,8 +9,7 @@ from urllib.error import HTTPError
 from urllib.parse import urlencode
 
 from ansible.module_utils.urls import open_url
-from kubernetes import config
-from kubernetes.client.rest import ApiException
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.libraries import ApiException, kube_config
 
 PROXY = "/api/v1/namespaces/{namespace}/services/http:{service}:{port}/proxy"
 
@@ -31,7 +30,7 @@ class KubeApi:
             "body": body,
         }
         if hasattr(self._api, "param_serialize"):  # kubernetes >= 31: the new generator's client
-            method, url, headers, data, _ = self._api.param_serialize(method, path, **params)
+            method, url, headers, data, _auth = self._api.param_serialize(method, path, **params)
             response = self._api.call_api(method, url, header_params=headers, body=data, _request_timeout=self._timeout)
             response.read()
             status, raw = response.status, response.data
@@ -116,7 +115,7 @@ def as_kubeconfig(path: str, namespace: str, neighbour: str, timeout: float) -> 
     """(own, other): the answers to listing pods in the student's namespace and in a neighbour's,
     with the student's kubeconfig file; (0, why) when there is no answer."""
     try:
-        kube = KubeApi(config.new_client_from_config(config_file=path), timeout)
+        kube = KubeApi(kube_config.new_client_from_config(config_file=path), timeout)
     except Exception as err:
         return (0, f"unreadable kubeconfig {path}: {err}"), (0, "")
     answers = []

@@ -13,8 +13,9 @@ import difflib
 import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 
-import yaml
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.libraries import yaml
 
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
 # A binding names a Role that must exist by then: RBAC's escalation check reads the Role's rules
@@ -78,15 +79,19 @@ def shown(obj: dict | None) -> dict:
     return obj
 
 
-class _Readable(yaml.SafeDumper):
-    """YAML for reading a diff: a multi-line string (a ConfigMap's file) as a block, line by line."""
+@cache
+def _readable():
+    """YAML for reading a diff: a multi-line string (a ConfigMap's file) as a block, line by line.
+    Made on first use: PyYAML is imported guarded (common.libraries)."""
 
+    class Readable(yaml.SafeDumper):
+        pass
 
-def _text(dumper, value: str):
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+    def text(dumper, value: str):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
 
-
-_Readable.add_representer(str, _text)
+    Readable.add_representer(str, text)
+    return Readable
 
 
 def object_diff(before: dict | None, after: dict | None) -> str:
@@ -98,8 +103,8 @@ def object_diff(before: dict | None, after: dict | None) -> str:
     where = f"{meta['namespace']}: " if meta.get("namespace") else ""  # a student's namespace names them
     name = f"{where}{(after or before or {}).get('kind')}/{meta.get('name')}"
     lines = difflib.unified_diff(
-        yaml.dump(old, Dumper=_Readable, sort_keys=True).splitlines() if old else [],
-        yaml.dump(new, Dumper=_Readable, sort_keys=True).splitlines(),
+        yaml.dump(old, Dumper=_readable(), sort_keys=True).splitlines() if old else [],
+        yaml.dump(new, Dumper=_readable(), sort_keys=True).splitlines(),
         fromfile=f"{name} (on the cluster)" if old else f"{name} (new)",
         tofile=f"{name} (after the apply)",
         lineterm="",

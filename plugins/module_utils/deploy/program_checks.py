@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 
-import yaml
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.libraries import yaml
 
 PROMETHEUS_CONFIG_MAP = "prometheus-config"
 PROMETHEUS_FILES = ("prometheus.yml", "alert-rules.yml")
