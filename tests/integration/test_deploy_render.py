@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from plugins.module_utils.deploy.fit import fit_problems, lab_budget
+from tests.support import rendered_fixture
 from tests.support.processes import REPO
 
 STUDENTS = ["user01", "user02", "user03"]
@@ -69,7 +70,7 @@ def find(objects, kind, name):
 
 
 def test_every_student_gets_the_whole_lab(build):
-    _, cohort = build
+    _build_dir, cohort = build
     assert sorted(cohort) == STUDENTS
     for student, objects in cohort.items():
         kinds = sorted({o["kind"] for o in objects})
@@ -99,7 +100,7 @@ def test_every_student_gets_the_whole_lab(build):
 
 @pytest.mark.parametrize("version", [OLDEST, NEWEST])
 def test_manifests_validate_strictly(build, version):
-    build_dir, _ = build
+    build_dir, _cohort = build
     files = sorted(str(p) for p in (build_dir / "manifests").glob("*/lab.yaml"))
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "kubernetes-validate"), "--strict", "--quiet", "-k", version, *files],
@@ -111,7 +112,7 @@ def test_manifests_validate_strictly(build, version):
 
 
 def test_checkov_finds_nothing(build):
-    build_dir, _ = build
+    build_dir, _cohort = build
     proc = subprocess.run(
         [
             str(REPO / ".venv-checkov/bin/checkov"),
@@ -134,7 +135,7 @@ def test_checkov_finds_nothing(build):
 
 
 def test_pods_meet_the_restricted_pod_security_profile(build):
-    _, cohort = build
+    _build_dir, cohort = build
     for deployment in (o for o in cohort["user01"] if o["kind"] == "Deployment"):
         pod = deployment["spec"]["template"]["spec"]
         name = deployment["metadata"]["name"]
@@ -153,7 +154,7 @@ def test_pods_meet_the_restricted_pod_security_profile(build):
 
 def test_exporter_start_can_never_be_a_liveness_kill(build):
     # The original lab's crash loop: pip at start, killed by its liveness probe (137, Reason Error).
-    _, cohort = build
+    _build_dir, cohort = build
     deployment = find(cohort["user01"], "Deployment", "metrics-exporter")
     exporter = deployment["spec"]["template"]["spec"]["containers"][0]
     assert "pip" not in json.dumps(exporter["command"])
@@ -179,7 +180,7 @@ def test_grafana_secret_is_generated_and_stable(build, tmp_path):
 
 
 def test_a_second_render_changes_nothing(build, ansible_playbook):
-    build_dir, _ = build
+    build_dir, _cohort = build
     run = ansible_playbook(
         "playbooks/deploy.yml", "-e", "mlopslab_apply=false", "-e", f"mlopslab_build_dir={build_dir}"
     )
@@ -194,7 +195,7 @@ def prometheus_files(objects, target_dir: Path) -> Path:
 
 
 def test_promtool_accepts_the_config_and_every_alert_rule_passes_its_unit_test(build, tmp_path):
-    _, cohort = build
+    _build_dir, cohort = build
     config = prometheus_files(cohort["user02"], tmp_path)
     check = subprocess.run(["promtool", "check", "config", str(config)], capture_output=True, text=True, check=False)
     assert check.returncode == 0, check.stdout + check.stderr
@@ -313,9 +314,8 @@ def test_the_fit_check_weighs_the_pods_as_rendered(tmp_path):
 def test_the_rendered_fixture_of_the_unit_tests_is_what_the_roles_render(build):
     # tests/fixtures/rendered/lab.yaml feeds the unit tests of what programs read: it must not
     # drift from the roles (its header says how to render it again).
-    _, manifests = build
-    fixture = list(yaml.safe_load_all((REPO / "tests" / "fixtures" / "rendered" / "lab.yaml").read_text()))
-    assert fixture == [o for o in manifests["user01"] if o["kind"] != "Secret"]
+    _build_dir, manifests = build
+    assert rendered_fixture.objects() == rendered_fixture.fixture_of(manifests["user01"])
 
 
 def test_an_instructors_own_playbook_has_its_play_vars_checked_like_the_inventory(tmp_path):

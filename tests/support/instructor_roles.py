@@ -4,10 +4,9 @@ when the shipped file and the table drift apart."""
 
 from __future__ import annotations
 
-import yaml
-
 from plugins.module_utils.common import rights
 from tests.support.processes import REPO
+from tests.support.yaml_files import object_list
 
 PATH = REPO / "roles" / "_common" / "files" / "instructor-clusterroles.yaml"
 HEADER = """# The rights an instructor needs, as ClusterRoles (generated from plugins/module_utils/common/rights.py by
@@ -21,16 +20,8 @@ HEADER = """# The rights an instructor needs, as ClusterRoles (generated from pl
 """
 
 
-class _Indented(yaml.SafeDumper):
-    """Sequences indented under their key, as yamllint's default wants."""
-
-    def increase_indent(self, flow=False, indentless=False):
-        return super().increase_indent(flow, False)
-
-
 def text() -> str:
-    roles = yaml.dump_all(rights.cluster_roles(), Dumper=_Indented, sort_keys=False, default_flow_style=None, width=200)
-    return HEADER + "---\n" + roles
+    return object_list(HEADER, rights.cluster_roles())
 
 
 if __name__ == "__main__":

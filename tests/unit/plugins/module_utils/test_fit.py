@@ -7,12 +7,11 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-import yaml
-
 from plugins.module_utils.deploy.fit import fit_problems, lab_budget
+from tests.support import rendered_fixture
 
 REPO = Path(__file__).resolve().parents[4]
-LAB = [o for o in yaml.safe_load_all((REPO / "tests" / "fixtures" / "rendered" / "lab.yaml").read_text()) if o]
+LAB = rendered_fixture.objects()
 
 
 def with_guard_rails(quota=None, maximum=None) -> list[dict]:

@@ -8,19 +8,19 @@ import copy
 from pathlib import Path
 
 import pytest
-import yaml
 from ansible_collections.mlopslab.monitoring.plugins.action.render_cohort import grafana_password
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.access import held
 
+from tests.support import rendered_fixture
+
 REPO = Path(__file__).parents[4]
-RENDERED = REPO / "tests" / "fixtures" / "rendered" / "lab.yaml"
 TEMPLATE = REPO / "roles" / "grafana" / "templates" / "grafana.yaml.j2"
 
 
 def rendered_secret() -> dict:
     """The Grafana admin Secret as deploy renders it: the rendered fixture leaves the Secret out (no
     password in git), so its name, key and labels come from the lab's other objects and the template."""
-    [namespace] = [d for d in yaml.safe_load_all(RENDERED.read_text()) if d and d["kind"] == "Namespace"]
+    [namespace] = [d for d in rendered_fixture.objects() if d["kind"] == "Namespace"]
     labels = {k: v for k, v in namespace["metadata"]["labels"].items() if not k.startswith("pod-security")}
     return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": held.SECRET, "namespace": namespace["metadata"]["name"],

@@ -11,14 +11,12 @@ import pytest
 import yaml
 
 from plugins.module_utils.deploy import program_checks
-from tests.support.processes import REPO
-
-RENDERED = REPO / "tests" / "fixtures" / "rendered"
+from tests.support import rendered_fixture
 
 
 def lab(student="user01", **changes):
-    """A student's objects as the roles render them (kept by render_examples in the fixtures)."""
-    objects = list(yaml.safe_load_all((RENDERED / "lab.yaml").read_text()))
+    """A student's objects as the roles render them (tests/fixtures/rendered/lab.yaml)."""
+    objects = rendered_fixture.objects()
     for obj in objects:
         for key, value in changes.get((obj["kind"], obj["metadata"]["name"]), {}).items():
             obj.setdefault("data", {})[key] = value

@@ -2,13 +2,12 @@
 cluster about, the ClusterRoles shipped from it, and the refusal a person reads."""
 
 import pytest
-import yaml
 
 from plugins.module_utils.common import rights
-from tests.support import instructor_roles
+from tests.support import instructor_roles, rendered_fixture
 from tests.support.processes import REPO
 
-RENDERED = list(yaml.safe_load_all((REPO / "tests" / "fixtures" / "rendered" / "lab.yaml").read_text()))
+RENDERED = rendered_fixture.objects()
 
 
 def granted(role: dict) -> set[tuple[str, str, str]]:
@@ -27,9 +26,9 @@ def test_the_students_role_is_the_table_and_the_instructor_holds_all_of_it():
     [role] = [o for o in RENDERED if o["kind"] == "Role"]
     student = granted(role)
     assert student == {(g, r, v) for g, rs, vs in rights.STUDENT_RULES for r in rs for v in vs}
-    instructor, _ = rights.cluster_roles()
+    instructor, _student = rights.cluster_roles()
     assert student <= granted(instructor)
-    assert not any(r.endswith("/rollback") for _, r, _ in student)  # apps/v1 serves none
+    assert not any(r.endswith("/rollback") for _group, r, _verbs in student)  # apps/v1 serves none
 
 
 def test_every_kind_deploy_applies_needs_its_apply_rights():
