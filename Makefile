@@ -30,7 +30,7 @@ unexport PYTHONPATH
 # apt-get only when missing; sudo only when not root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help setup quickstart test lint unit integration molecule cluster test-cluster node test-node cluster-tools bench \
+.PHONY: help setup quickstart test lint sanity unit integration molecule cluster test-cluster node test-node cluster-tools bench \
         deploy verify teardown access instructor-rights check-requirements ee-context clean
 
 help: ## list the targets
@@ -83,7 +83,7 @@ quickstart: ## render the example cohort (no cluster needed), then run one lab l
 	$(BIN)/python -m tests.support.local_lab
 
 # ---------------------------------------------------------------- tests
-test: lint unit integration molecule cluster node ## everything CI runs, in order, stopping at the first failure
+test: lint sanity unit integration molecule cluster node ## everything CI runs, in order, stopping at the first failure
 	@echo "make test: all stages passed"
 
 lint: ## ansible-lint (production profile), yamllint, ruff, argument_specs drift
@@ -101,6 +101,12 @@ lint: ## ansible-lint (production profile), yamllint, ruff, argument_specs drift
 	@# Every module's and filter's documentation parses (ansible-doc exits 1 on a broken one).
 	$(BIN)/ansible-doc -t module $(patsubst plugins/modules/%.py,mlopslab.monitoring.%,$(wildcard plugins/modules/*.py)) >/dev/null
 	$(BIN)/ansible-doc -t filter $(patsubst plugins/filter/%.yml,mlopslab.monitoring.%,$(wildcard plugins/filter/*.yml)) >/dev/null
+
+# ansible-test sanity as a collection's CI runs it, without a container: its --venv, with the
+# requirements it pins from PyPI, on a copy of the working tree laid out as ansible_collections/
+# (tests/support/sanity.py). No ignore file: every finding is fixed.
+sanity: ## ansible-test sanity (every test it has; no container needed)
+	$(BIN)/python -m tests.support.sanity
 
 # pytest exits 5 when it collected nothing: that means a broken path or marker, never a pass.
 define run_pytest

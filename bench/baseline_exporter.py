@@ -8,7 +8,7 @@ import sys
 import time
 
 import numpy as np
-import pandas as pd  # noqa: F401  (imported at start, as the original did)
+import pandas as pd  # noqa: F401 - imported at start, as the original did  # pylint: disable=unused-import
 from prometheus_client import Counter, Gauge, start_http_server
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 

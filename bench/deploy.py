@@ -115,7 +115,7 @@ def api_requests(kubeconfig: Path) -> float:
     import kubernetes  # noqa: PLC0415
 
     api = kubernetes.config.new_client_from_config(config_file=str(kubeconfig))
-    method, url, headers, body, _ = api.param_serialize("GET", "/metrics", auth_settings=["BearerToken"])
+    method, url, headers, body, _auth = api.param_serialize("GET", "/metrics", auth_settings=["BearerToken"])
     response = api.call_api(method, url, header_params=headers, body=body)
     response.read()
     return sum(
@@ -173,7 +173,7 @@ def real_cluster(kubeconfig: Path, sizes: list[int]) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--sizes", default="1,10,30", help="rendered, and applied to the emulator")
     parser.add_argument("--render-only", default="100", help="rendered only ('' for none)")
     parser.add_argument("--kubeconfig", type=Path, help="measure against this (real) API server instead")
@@ -214,13 +214,13 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="bench-deploy-") as tmp:
             rendered = run_deploy(Path(tmp), students, "-e", "mlopslab_apply=false")
             files = sorted((Path(tmp) / "build" / "manifests").glob("*/lab.yaml"))
-            objects = sum(1 for f in files for _ in yaml.safe_load_all(f.read_text()))
+            objects = sum(1 for f in files for _obj in yaml.safe_load_all(f.read_text()))
         print(
             f"{students:>8} {objects:>7} | {rendered['wall']:>8.1f} {rendered['modules']:>7} | (render only; "
             f"the settings check of all {students} students: {rendered['validate']:.2f} s)"
         )
     if len(rows) > 1:
-        (n0, *_, r0, a0, _, _), (n1, *_, r1, a1, _, _) = rows[-2], rows[-1]
+        (n0, *_cols0, r0, a0), (n1, *_cols1, r1, a1) = rows[-2][:-2], rows[-1][:-2]
         per = n1 - n0
         render_cost = (r1["wall"] - r0["wall"]) / per
         deploy_cost = (a1["wall"] - a0["wall"]) / per

@@ -63,8 +63,8 @@ def cpu_seconds(pid: int) -> float:
 
 def startup_seconds(command, runs: int = 5) -> float:
     times = []
-    for _ in range(runs):
-        proc, _, elapsed = start(command)
+    for _run in range(runs):
+        proc, _url, elapsed = start(command)
         times.append(elapsed)
         proc.terminate()
         proc.wait()
@@ -93,17 +93,17 @@ def main() -> int:
     procs = {name: start(cmd) for name, cmd in (("ours", ours), ("baseline", baseline))}
     began = time.monotonic()
     # Idle CPU first (no scrapes for 20 s), then scrapes every 5 s until the 60 s mark.
-    cpu_before = {name: cpu_seconds(p.pid) for name, (p, _, _) in procs.items()}
+    cpu_before = {name: cpu_seconds(p.pid) for name, (p, *_rest) in procs.items()}
     time.sleep(20)
-    for name, (p, _, _) in procs.items():
+    for name, (p, *_rest) in procs.items():
         results[name] = {"idle_cpu_pct": 100 * (cpu_seconds(p.pid) - cpu_before[name]) / 20}
     while time.monotonic() - began < 60:
-        for _, url, _ in procs.values():
+        for _proc, url, _started in procs.values():
             http_get(url)
         time.sleep(5)
-    for name, (p, _, _) in procs.items():
+    for name, (p, *_rest) in procs.items():
         results[name]["rss_mib"] = rss_mib(p.pid)
-    for name, (p, url, _) in procs.items():
+    for name, (p, url, _started) in procs.items():
         results[name]["p50_ms"], results[name]["p99_ms"], results[name]["rps"] = latency_ms(url)
         p.terminate()
         p.wait()

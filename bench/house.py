@@ -48,7 +48,7 @@ def strings(value):
 
 
 def yaml_files() -> list[Path]:
-    roles = [p for p in (REPO / "roles").glob("*/tasks/*.yml")] + [p for p in (REPO / "roles").glob("*/vars/*.yml")]
+    roles = [*(REPO / "roles").glob("*/tasks/*.yml"), *(REPO / "roles").glob("*/vars/*.yml")]
     return sorted(roles + list((REPO / "playbooks").glob("*.yml")))
 
 
@@ -117,7 +117,7 @@ def main() -> int:
     print("longest functions in plugins/ (lines):")
     for lines, name in longest[:8]:
         print(f"  {lines:4d}  {name}")
-    print(f"functions over 60 lines: {sum(1 for n, _ in longest if n > 60)}")
+    print(f"functions over 60 lines: {sum(1 for n, _name in longest if n > 60)}")
     jinja = long_jinja()
     print(f"templated strings over 100 characters in role tasks/vars and playbooks: {len(jinja)}"
           f" (longest {jinja[0][0] if jinja else 0}, in {jinja[0][1] if jinja else '-'})")  # fmt: skip

@@ -39,7 +39,7 @@ def main(sizes: list[int]) -> None:
             cluster = lab_cluster(Folders(Path(folder)), f"bench{size}", students)
             try:
                 started = time.monotonic()
-                proc, _ = cluster.playbook("deploy", "-e", "mlopslab_wait=false")  # Grafana never starts here
+                proc, _seconds = cluster.playbook("deploy", "-e", "mlopslab_wait=false")  # Grafana never starts here
                 if proc.returncode != 0:
                     raise SystemExit(f"deploy of {size} students failed:\n{proc.stdout[-3000:]}")
                 applied = time.monotonic() - started

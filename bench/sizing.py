@@ -130,7 +130,7 @@ def stored(kubeconfig: str, workdir: Path) -> dict[str, int]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--kubeconfig", help="a real API server: count what one deployed student stores")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -26,7 +26,7 @@ from tests.support.processes import Exporter, Prometheus, free_port  # noqa: E40
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--students", type=int, default=100)
     count = parser.parse_args().students
     names = [f"user{i:03d}" for i in range(1, count + 1)]

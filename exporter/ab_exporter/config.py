@@ -87,7 +87,8 @@ def _env_name(option: str) -> str:
     return ENV_PREFIX + option.upper()
 
 
-def load(argv: Sequence[str], environ: Mapping[str, str] = os.environ) -> Config:
+def load(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> Config:
+    environ = os.environ if environ is None else environ
     flags = vars(_parser().parse_args(argv))
     known = {_env_name(o) for o in OPTIONS}
     unknown = sorted(k for k in environ if k.startswith(ENV_PREFIX) and k not in known)

@@ -70,11 +70,11 @@ async def _read_request(reader: asyncio.StreamReader) -> tuple[str, str, bool] |
     method, target, version = request_line.decode("latin-1").split()
     keep_alive = version == "HTTP/1.1"
     content_length = 0
-    for _ in range(MAX_HEADER_LINES):
+    for _line in range(MAX_HEADER_LINES):
         line = await reader.readline()
         if line in (b"\r\n", b"\n", b""):
             break
-        name, _, value = line.decode("latin-1").partition(":")
+        name, _colon, value = line.decode("latin-1").partition(":")
         name, value = name.strip().lower(), value.strip().lower()
         if name == "connection":
             keep_alive = value == "keep-alive" if version == "HTTP/1.0" else value != "close"

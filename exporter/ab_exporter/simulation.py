@@ -94,7 +94,7 @@ class ABTrafficSimulator:
         self._clock = clock
         self._start = clock()
         self._next_arrival = self._start + self._rng.expovariate(request_rate)
-        self._windows = [_Window(window) for _ in self.profiles]
+        self._windows = [_Window(window) for _profile in self.profiles]
         self._requests = np.zeros(len(self.profiles), dtype=np.int64)
         self._buckets = np.array(ERROR_BUCKETS)
         self._bucket_counts = np.zeros((len(self.profiles), len(ERROR_BUCKETS) + 1), dtype=np.int64)
@@ -109,7 +109,7 @@ class ABTrafficSimulator:
     def _advance(self, now: float) -> None:
         # A long pause is skipped, not replayed: only its last MAX_CATCH_UP_SECONDS arrive.
         self._next_arrival = max(self._next_arrival, now - MAX_CATCH_UP_SECONDS)
-        arrivals: list[tuple[list[float], list[float]]] = [([], []) for _ in self.profiles]
+        arrivals: list[tuple[list[float], list[float]]] = [([], []) for _profile in self.profiles]
         # A Poisson stream: exponential gaps between consecutive requests.
         while self._next_arrival <= now:
             at = self._next_arrival

@@ -19,7 +19,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(argument_spec={"rendered": {"type": "str", "required": True}})
+        _validation, args = self.validate_argument_spec(argument_spec={"rendered": {"type": "str", "required": True}})
         credentials = task_vars[args["rendered"]].get("credentials") or {}
         new = {student: c for student, c in credentials.items() if c["source"] == "new"}
         restored = {s: c for s, c in credentials.items() if c["source"] == "cluster" and not c.get("in_file")}

@@ -53,7 +53,7 @@ def grafana_password(given, on_cluster: str | None, kept: str | None) -> tuple[s
         return on_cluster, "cluster"
     if kept:
         return kept.strip(), "kept"
-    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH)), "new"
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _char in range(PASSWORD_LENGTH)), "new"
 
 
 class ActionModule(ActionBase):
@@ -95,7 +95,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(
+        _validation, args = self.validate_argument_spec(
             argument_spec={
                 "roles": {"type": "list", "elements": "dict", "default": []},
                 "records": {"type": "str"},

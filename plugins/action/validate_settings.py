@@ -74,6 +74,11 @@ def given_values(cohort, students: list[str], names: set[str]) -> list:
     return values
 
 
+def _writable(path: str) -> bool:
+    """Whether files can be made in a folder (the output rules get this injected: they stay pure)."""
+    return os.access(path, os.W_OK | os.X_OK)
+
+
 def _prefix(theirs, defaults: dict) -> str:
     """A student's own mlopslab_namespace_prefix (a group var may give each group another)."""
     try:
@@ -163,7 +168,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        _, args = self.validate_argument_spec(
+        _validation, args = self.validate_argument_spec(
             argument_spec={
                 "students": {"type": "list", "elements": "str"},
                 "clusters_only": {"type": "bool", "default": False},
@@ -184,9 +189,8 @@ class ActionModule(ActionBase):
         namespaces = {s: rules.namespace(s, prefix) for s, prefix in prefixes.items()}
         for student, problems in rules.identity_problems(namespaces, prefixes).items():
             by_student.setdefault(student, []).extend(problems)
-        writable = lambda path: os.access(path, os.W_OK | os.X_OK)  # noqa: E731 - injected into a pure rule
         outputs = {name: str(path) for name, path in args["outputs"].items()}
-        for found in rules.output_problems(outputs, os.path.exists, os.path.isdir, writable):
+        for found in rules.output_problems(outputs, os.path.exists, os.path.isdir, _writable):
             for student in students:
                 by_student.setdefault(student, []).append(found)
         for student, problems in rules.membership_problems(self._membership_conflicts(task_vars, students)).items():

@@ -50,7 +50,7 @@ options:
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
 author:
-  - mlopslab.monitoring contributors
+  - mlopslab.monitoring contributors (@mlopslab)
 """
 
 EXAMPLES = r"""

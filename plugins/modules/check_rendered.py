@@ -20,7 +20,7 @@ description:
     (datasource URL and access, more than one default, a panel's datasource uid not provisioned).
   - Every problem of every student is named in one failure.
 version_added: 1.0.0
-author: mlopslab.monitoring contributors
+author: mlopslab.monitoring contributors (@mlopslab)
 options:
   rendered:
     description: The name of a registered M(mlopslab.monitoring.render_cohort) result.

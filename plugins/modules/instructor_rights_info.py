@@ -12,7 +12,7 @@ description:
     holds there before it is created is what a cluster-wide binding grants).
   - Read-only. A review that gets no answer counts as missing, never as allowed.
 version_added: 1.0.0
-author: mlopslab.monitoring contributors
+author: mlopslab.monitoring contributors (@mlopslab)
 extends_documentation_fragment:
   - mlopslab.monitoring.controller
   - kubernetes.core.k8s_auth_options

@@ -15,7 +15,7 @@ description:
     run leaves no file behind and every Secret on the cluster has its password kept.
   - In check mode nothing is written.
 version_added: 1.0.0
-author: mlopslab.monitoring contributors
+author: mlopslab.monitoring contributors (@mlopslab)
 options:
   rendered:
     description: The name of a registered M(mlopslab.monitoring.render_cohort) result.

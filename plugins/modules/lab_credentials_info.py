@@ -11,7 +11,7 @@ description:
   - One GET per student's namespace (8 at a time), with the instructor's right to read Secrets there; no
     cluster-wide list of Secrets. A missing Secret is a new lab; any other refusal is returned per student.
 version_added: 1.0.0
-author: mlopslab.monitoring contributors
+author: mlopslab.monitoring contributors (@mlopslab)
 options:
   students:
     description: Student name to the student's namespace.

@@ -28,7 +28,7 @@ description:
     non-zero code) is C(degraded) and names that exit; only restarts after a clean exit 0 are
     tolerated, up to O(max_restarts).
 version_added: 1.0.0
-author: mlopslab.monitoring contributors
+author: mlopslab.monitoring contributors (@mlopslab)
 extends_documentation_fragment:
   - mlopslab.monitoring.controller
   - kubernetes.core.k8s_auth_options

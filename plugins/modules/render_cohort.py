@@ -13,7 +13,7 @@ description:
   - One task and no fork per student, and each distinct template is compiled once for the cohort.
   - Used by the roles C(deploy) (C(tasks/render.yml)) and C(access) (records only).
 version_added: 1.0.0
-author: mlopslab.monitoring contributors
+author: mlopslab.monitoring contributors (@mlopslab)
 options:
   roles:
     description: The roles to render, in apply order, each C({name, template}) (a role of this collection).

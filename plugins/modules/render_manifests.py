@@ -16,7 +16,7 @@ description:
     no objects, stay visible.
   - Runs in the controller process; no module is executed.
 version_added: 1.0.0
-author: mlopslab.monitoring contributors
+author: mlopslab.monitoring contributors (@mlopslab)
 options:
   template:
     description: The template file, relative to the role's C(templates/) folder.

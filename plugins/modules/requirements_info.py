@@ -10,7 +10,7 @@ description:
     "kfp 1.8.22 requires pydantic<2,>=1.8.2, but requirements.txt (line 2) pins pydantic==2.5.2.".
   - Read-only. Needs the package index (PyPI or a mirror pip is configured for).
 version_added: 1.0.0
-author: mlopslab.monitoring contributors
+author: mlopslab.monitoring contributors (@mlopslab)
 options:
   path:
     description: The requirements file, as students' pipeline repositories have it.

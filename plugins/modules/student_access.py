@@ -49,7 +49,7 @@ options:
 extends_documentation_fragment:
   - kubernetes.core.k8s_auth_options
 author:
-  - mlopslab.monitoring contributors
+  - mlopslab.monitoring contributors (@mlopslab)
 """
 
 EXAMPLES = r"""
@@ -86,7 +86,7 @@ ARGUMENT_SPEC = dict(
     students=dict(type="dict", required=True),
     dest=dict(type="path", required=True),
     service_account=dict(type="str", default="student"),
-    token_seconds=dict(type="int", default=16 * 604800),
+    token_seconds=dict(type="int", default=16 * 604800, no_log=False),  # a lifetime, not a secret
     renew_before_seconds=dict(type="int", default=604800),
     api_server=dict(type="str", default=""),
     state=dict(type="str", choices=["present", "renewed", "revoked"], default="present"),

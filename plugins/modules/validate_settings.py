@@ -23,7 +23,7 @@ description:
   - Fails once, listing every problem with the students it applies to (ranges compressed, C(user01–user30)),
     the value, what is accepted and an example.
 version_added: 1.0.0
-author: mlopslab.monitoring contributors
+author: mlopslab.monitoring contributors (@mlopslab)
 options:
   students:
     description: The students to check; default the play's students (C(ansible_play_hosts), so C(--limit) is honoured).

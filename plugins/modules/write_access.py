@@ -12,7 +12,7 @@ description:
   - Rows of students named in I(keep) (in the inventory, not in this run, e.g. C(--limit)) stay.
   - A file is rewritten only when its content changes.
 version_added: 1.0.0
-author: mlopslab.monitoring contributors
+author: mlopslab.monitoring contributors (@mlopslab)
 options:
   dest:
     description: The cohort's folder, C(build/<cohort>).

@@ -14,7 +14,7 @@ description:
     object in order, as M(kubernetes.core.k8s) does for a list of definitions.
   - Used by C(deploy.yml) with C(mlopslab_apply=false).
 version_added: 1.0.0
-author: mlopslab.monitoring contributors
+author: mlopslab.monitoring contributors (@mlopslab)
 options:
   dest:
     description: The render folder; one sub-folder per student is created in it.

@@ -57,7 +57,7 @@ RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+f
 
 
 def recap(proc) -> dict[str, dict[str, int]]:
-    return {h: {"changed": int(c), "failed": int(f)} for h, _, c, _, f in RECAP.findall(proc.stdout)}
+    return {h: {"changed": int(c), "failed": int(f)} for h, _ok, c, _unreachable, f in RECAP.findall(proc.stdout)}
 
 
 def text(proc) -> str:

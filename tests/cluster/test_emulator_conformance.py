@@ -15,13 +15,16 @@ from kubernetes import client, config
 from tests.support.kube_emulator import EmulatedCluster
 
 MANAGER = "mlopslab"
+# The server's defaults compared field by field, for the kinds whose defaults the lab relies on.
+TEMPLATE_FIELDS = ("restartPolicy", "terminationGracePeriodSeconds", "dnsPolicy", "schedulerName", "securityContext")
+SERVICE_FIELDS = ("type", "sessionAffinity", "ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy", "ports")
 
 
 def rendered_lab(cluster, tmp_path) -> list[dict]:
     """One student's objects as deploy.yml renders them (render mode, no cluster touched)."""
     inventory = cluster.inventory.parent / "one.yml"
     inventory.write_text("cohort:\n  hosts:\n    user01:\n")
-    proc, _ = cluster.playbook(
+    proc, _seconds = cluster.playbook(
         "deploy",
         "-e",
         "mlopslab_apply=false",
@@ -47,8 +50,9 @@ def path_of(obj: dict) -> str:
 
 def send(api: client.ApiClient, method: str, path: str, query: list, obj: dict | None = None) -> tuple[int, dict]:
     headers = {"Content-Type": "application/apply-patch+yaml", "Accept": "application/json"}
-    method, url, headers, body, _ = api.param_serialize(method, path, query_params=query, header_params=headers,
-                                                        body=obj, auth_settings=["BearerToken"])  # fmt: skip
+    method, url, headers, body, _auth = api.param_serialize(
+        method, path, query_params=query, header_params=headers, body=obj, auth_settings=["BearerToken"]
+    )
     response = api.call_api(method, url, header_params=headers, body=body)
     response.read()
     return response.status, json.loads(response.data or b"{}")
@@ -88,18 +92,16 @@ def claimed(obj: dict) -> dict:
                 "spec.strategy": spec.get("strategy"),
                 "spec.revisionHistoryLimit": spec.get("revisionHistoryLimit"),
                 "spec.progressDeadlineSeconds": spec.get("progressDeadlineSeconds"),
-                **{f"template.{k}": pod.get(k) for k in ("restartPolicy", "terminationGracePeriodSeconds", "dnsPolicy",
-                                                          "schedulerName", "securityContext")},
+                **{f"template.{k}": pod.get(k) for k in TEMPLATE_FIELDS},
             }
-        )  # fmt: skip
+        )
         for c in (pod.get("initContainers") or []) + pod["containers"]:
             for key in ("terminationMessagePath", "terminationMessagePolicy", "imagePullPolicy", "ports"):
                 out[f"container {c['name']}.{key}"] = c.get(key)
             for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
                 out[f"container {c['name']}.{probe}"] = c.get(probe)
     elif kind == "Service":
-        out.update({f"spec.{k}": spec.get(k) for k in ("type", "sessionAffinity", "ipFamilies", "ipFamilyPolicy",
-                                                          "internalTrafficPolicy", "ports")})  # fmt: skip
+        out.update({f"spec.{k}": spec.get(k) for k in SERVICE_FIELDS})
         out["spec.clusterIP allocated"] = bool(spec.get("clusterIP")) and spec.get("clusterIPs") == [spec["clusterIP"]]
     elif kind == "Namespace":
         labels = meta.get("labels") or {}

@@ -32,14 +32,14 @@ def instructor(cluster, tmp_path_factory):
     cluster.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=staff)))
     cluster.core.create_namespaced_service_account(staff, client.V1ServiceAccount(metadata={"name": "instructor"}))
     user = f"system:serviceaccount:{staff}:instructor"
-    proc, _ = cluster.playbook("../playbooks/instructor_rights", "-e", f"mlopslab_instructor={user}")
+    proc, _seconds = cluster.playbook("../playbooks/instructor_rights", "-e", f"mlopslab_instructor={user}")
     assert proc.returncode == 0, proc.stdout[-3000:]
     token = cluster.core.create_namespaced_service_account_token(
         "instructor", staff, client.AuthenticationV1TokenRequest(spec={"expirationSeconds": 7200})
     ).status.token
     with open(cluster.kubeconfig, encoding="utf-8") as handle:
         admin = yaml.safe_load(handle)
-    context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])["context"]
+    context = {c["name"]: c["context"] for c in admin["contexts"]}[admin["current-context"]]
     config = copy.deepcopy(admin)
     config["users"] = [{"name": "instructor", "user": {"token": token}}]
     config["contexts"] = [{"name": "instructor", "context": {**context, "user": "instructor"}}]
@@ -99,7 +99,7 @@ def _verdicts(kube: KubeApi, namespace: str) -> tuple[str, list[str]]:
 
 
 def test_taking_any_rule_out_of_the_role_makes_the_preflight_name_it(cluster, instructor):
-    acting, _ = instructor
+    acting, _user = instructor
     rbac = client.RbacAuthorizationV1Api(cluster.api)
     shipped = rights.cluster_roles()[0]
     kube = KubeApi(acting.api, 10)
@@ -134,7 +134,7 @@ def test_a_missing_right_is_refused_by_deploy_with_the_api_servers_answer(cluste
         probe = rights.right("", "resourcequotas", "create", rights.NAMESPACE, "")
         acting.wait_for("quota rights gone", lambda: _denied(kube, probe, acting.ns("user01")))
         before = acting.ours()
-        proc, _ = acting.playbook("deploy")
+        proc, _seconds = acting.playbook("deploy")
         assert proc.returncode != 0
         message = text(proc)
         assert f"{user} may not do what deploy.yml needs" in message

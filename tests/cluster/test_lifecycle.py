@@ -160,7 +160,7 @@ def test_02_a_second_deploy_changes_nothing_and_the_secret_is_stored_as_rendered
 
 
 def test_02b_check_after_deploy_says_nothing_would_change(cluster):
-    proc, _ = cluster.playbook("deploy", "--check", "--diff")
+    proc, _seconds = cluster.playbook("deploy", "--check", "--diff")
     assert proc.returncode == 0, text(proc)[-4000:]
     assert "(after the apply)" not in proc.stdout and "(new)" not in proc.stdout, proc.stdout[-3000:]  # no diff
     assert {h: r["changed"] for h, r in recap(proc).items()} == dict.fromkeys(STUDENTS, 0), text(proc)[-3000:]
@@ -168,7 +168,7 @@ def test_02b_check_after_deploy_says_nothing_would_change(cluster):
     note("deploy --check after deploy: the real server's dry run says 0 of 20 objects would change per student")
     # One setting changed: --diff shows exactly its line, as the real server lists the object and
     # dry-runs the apply (a list's items carry no apiVersion and kind there: not a change).
-    proc, _ = cluster.playbook("deploy", "--check", "--diff", "-e", "prometheus_retention_time=3d")
+    proc, _seconds = cluster.playbook("deploy", "--check", "--diff", "-e", "prometheus_retention_time=3d")
     assert proc.returncode == 0, text(proc)[-4000:]
     # The diff's own lines (the YAML block indents them by 8), not its context or its headers.
     changed = [" ".join(line.split()) for line in proc.stdout.splitlines() if re.match(r" {8}[-+][^-+]", line)]
@@ -242,7 +242,7 @@ def test_03c_a_students_kubeconfig_works_and_is_revoked_and_renewed_for_real(clu
     note(f"a renewed-away token was refused {time.monotonic() - started:.1f} s after access.yml renew finished")
     (kubeconfigs / "user05.yaml").write_bytes(renewed)
 
-    proc, _ = cluster.playbook("access", "-e", "mlopslab_access=revoke", "--limit", "user05")
+    proc, _seconds = cluster.playbook("access", "-e", "mlopslab_access=revoke", "--limit", "user05")
     assert proc.returncode == 0, text(proc)[-3000:]
     assert not (kubeconfigs / "user05.yaml").exists()
     (kubeconfigs / "user05.yaml").write_bytes(renewed)
@@ -250,11 +250,11 @@ def test_03c_a_students_kubeconfig_works_and_is_revoked_and_renewed_for_real(clu
         "the revoked token refused", lambda: as_student(cluster, "user05", cluster.ns("user05")) == 401, 20
     )
     (kubeconfigs / "user05.yaml").unlink()
-    proc, _ = cluster.playbook("verify", *VERIFY, "--limit", "user05", "-e", "verify_fail=false")
+    proc, _seconds = cluster.playbook("verify", *VERIFY, "--limit", "user05", "-e", "verify_fail=false")
     (user05,) = report(cluster)["students"]
     assert user05["cause"] == "student_access_broken", user05["findings"]
     note("user05 after revoke: " + user05["findings"][0]["message"])
-    proc, _ = cluster.playbook("deploy", "--limit", "user05")
+    proc, _seconds = cluster.playbook("deploy", "--limit", "user05")
     assert proc.returncode == 0 and recap(proc)["user05"]["changed"] == 1, text(proc)[-3000:]
     assert as_student(cluster, "user05", cluster.ns("user05")) == 200
 
@@ -413,7 +413,7 @@ def test_05_a_second_deploy_heals_what_deploy_owns(cluster):
             cluster.apps.read_namespaced_deployment("metrics-exporter", cluster.ns("user05")).status.available_replicas
         ),
     )
-    proc, _ = cluster.playbook("verify", "--limit", "user04,user05", *VERIFY)
+    proc, _seconds = cluster.playbook("verify", "--limit", "user04,user05", *VERIFY)
     students = {s["namespace"].removeprefix(cluster.prefix): s for s in report(cluster)["students"]}
     assert {n: s["status"] for n, s in students.items()} == {"user04": "healthy", "user05": "healthy"}, json.dumps(
         {n: s["findings"][:2] for n, s in students.items()}
@@ -438,7 +438,7 @@ def test_06_teardown_deletes_only_this_cohort_and_names_a_namespace_held_by_a_fi
             metadata=client.V1ObjectMeta(name="held", finalizers=["mlopslab.io/test-hold"]), data={"a": "b"}
         ),
     )
-    dry, _ = cluster.playbook("teardown")
+    dry, _seconds = cluster.playbook("teardown")
     assert dry.returncode == 0, text(dry)[-3000:]
     assert "Dry run: nothing was deleted" in text(dry)
     assert set(cluster.ours()) >= {cluster.ns(s) for s in STUDENTS} | set(decoys)

@@ -59,7 +59,7 @@ def test_healthy_down_and_unreachable_students_in_one_check(
         tmp_path,
         namespaces=["user01", "user02", "user03"],
         prometheus_access="url",
-        prometheus_urls={s: prom.url for s, (_, prom) in labs.items()},
+        prometheus_urls={s: prom.url for s, (_exporter, prom) in labs.items()},
         label_selectors=["app.kubernetes.io/managed-by=mlopslab", "mlopslab.io/cohort=mlops-demo"],
     )
     students = {s["namespace"]: s for s in result["students"]}
@@ -108,7 +108,7 @@ def test_the_default_access_reads_prometheus_and_grafana_through_the_api_servers
     real Prometheus running here (and answers for Grafana); the module's side is the real one."""
     for student in ("user01", "user02"):
         kube.seed(*student_objects(student))
-    _, prom = student_prometheus(start_exporter, start_prometheus)
+    _exporter, prom = student_prometheus(start_exporter, start_prometheus)
     proxy = "/api/v1/namespaces/{}/services/http:{}:{}/proxy"
 
     def forward(request):
@@ -163,7 +163,7 @@ def cohort_with_two_kills(kube, start_exporter, start_prometheus):
         *student_objects("user01"), *student_objects("user02", OOM_KILLED), *student_objects("user03", LIVENESS_KILLED)
     )
     # One real Prometheus scraping the real exporter stands in for every student's.
-    _, prom = student_prometheus(start_exporter, start_prometheus)
+    _exporter, prom = student_prometheus(start_exporter, start_prometheus)
     return prom
 
 

@@ -95,7 +95,11 @@ GROUPS = {
         {},
         {"user01": {}, "user02": {}, "user03": {"mlopslab_student_api_server": "https://vpn.example.com:6443"}},
         [
-            ("one address per cluster", "mlopslab_student_api_server = 'https://vpn.example.com:6443' (user03): differs from user01's (none: the address in the kubeconfig) on the same cluster default"),
+            (
+                "one address per cluster",
+                "mlopslab_student_api_server = 'https://vpn.example.com:6443' (user03): differs from user01's (none: "
+                "the address in the kubeconfig) on the same cluster default",
+            ),
         ],
     ),
     "exporter and typos": (
@@ -108,9 +112,18 @@ GROUPS = {
         None,
         [
             ("exporter's own parser", "is refused by the exporter: invalid --traffic-split / EXPORTER_TRAFFIC_SPLIT '0.7,0.7'"),
-            ("exporter option typo", "metrics_exporter_settings['trafic_splt'] = '0.5,0.5' (user01" + DASH + "user03): is not an exporter option: did you mean 'traffic_split'?"),
-            ("variable typo", "metrics_exporter_memory_limt (user01" + DASH + "user03): is not a setting of any role: did you mean metrics_exporter_memory_limit?"),
-            ("second variable typo", "prometheus_retension_time (user01" + DASH + "user03): is not a setting of any role: did you mean prometheus_retention_time?"),
+            (
+                "exporter option typo",
+                "metrics_exporter_settings['trafic_splt'] = '0.5,0.5' (user01" + DASH + "user03): is not an exporter option: did you mean 'traffic_split'?",
+            ),
+            (
+                "variable typo",
+                "metrics_exporter_memory_limt (user01" + DASH + "user03): is not a setting of any role: did you mean metrics_exporter_memory_limit?",
+            ),
+            (
+                "second variable typo",
+                "prometheus_retension_time (user01" + DASH + "user03): is not a setting of any role: did you mean prometheus_retention_time?",
+            ),
             ("third variable typo", "grafana_admin_pasword (user01" + DASH + "user03): is not a setting of any role: did you mean grafana_admin_password?"),
         ],
     ),
@@ -144,7 +157,12 @@ GROUPS = {
         [
             ("quota pods", "student_namespace_quota['pods'] = '3' (user01" + DASH + "user03): is below the 4 pods the lab holds at its peak"),
             ("quota memory", "student_namespace_quota['requests.memory'] = '300Mi' (user01" + DASH + "user03): is below the 384Mi of requests"),
-            ("limit range max names the setting", "prometheus_memory_limit = '384Mi' (user01" + DASH + "user03): is above the LimitRange's maximum student_namespace_container_max['memory'] (300Mi): the API would refuse prometheus's pod"),
+            (
+                "limit range max names the setting",
+                "prometheus_memory_limit = '384Mi' (user01"
+                + DASH
+                + "user03): is above the LimitRange's maximum student_namespace_container_max['memory'] (300Mi): the API would refuse prometheus's pod",
+            ),
         ],
     ),
     # Settings that are fine, on a cluster too small in pods: two usable 4-pod nodes hold 8 pods,
@@ -157,7 +175,11 @@ GROUPS = {
         "cohort:\n  hosts:\n    user01:\n    system: {mlopslab_namespace_prefix: kube-}\n    default:\n"
         "    shift: {mlopslab_namespace_prefix: openshift-}\n",
         [
-            ("kube-system", "mlopslab_namespace_prefix = 'kube-' (system): with the student's name 'system' makes the namespace 'kube-system', which the cluster keeps for its own components"),
+            (
+                "kube-system",
+                "mlopslab_namespace_prefix = 'kube-' (system): with the student's name 'system' makes the namespace "
+                "'kube-system', which the cluster keeps for its own components",
+            ),
             ("default", "mlopslab_namespace_prefix = '' (default): with the student's name 'default' makes the namespace 'default'"),
             ("openshift-*", "makes the namespace 'openshift-shift', which the cluster keeps"),
         ],
@@ -166,7 +188,11 @@ GROUPS = {
         {},
         "cohort:\n  hosts:\n    user01:\n    '01': {mlopslab_namespace_prefix: user}\n    user02:\n",
         [
-            ("same namespace", "mlopslab_namespace_prefix (01, user01): makes one namespace 'user01' for user01 (prefix ''), 01 (prefix 'user'): two students would share one lab"),
+            (
+                "same namespace",
+                "mlopslab_namespace_prefix (01, user01): makes one namespace 'user01' for user01 (prefix ''), 01 "
+                "(prefix 'user'): two students would share one lab",
+            ),
         ],
     ),
     "a student in two cluster groups": (
@@ -174,7 +200,12 @@ GROUPS = {
         "cohort:\n  children:\n    course_a:\n      hosts: {user01: , user02: }\n      vars: {mlopslab_context: course-a}\n"
         "    course_b:\n      hosts: {user02: , user03: }\n      vars: {mlopslab_context: course-b}\n",
         [
-            ("two groups", "mlopslab_kubeconfig (user02): differs between the groups user02 is in: course_a (kubeconfig default, context course-a); course_b (kubeconfig default, context course-b). Ansible would silently keep one"),
+            (
+                "two groups",
+                "mlopslab_kubeconfig (user02): differs between the groups user02 is in: course_a (kubeconfig "
+                "default, context course-a); course_b (kubeconfig default, context course-b). Ansible would silently "
+                "keep one",
+            ),
         ],
     ),
     # A no_log setting's value is never echoed, whatever is wrong with it.
@@ -216,7 +247,7 @@ GROUPS = {
         ],
     ),
 }  # fmt: skip
-CASES = [(group, case_id, says) for group, (_, _, cases) in GROUPS.items() for case_id, says in cases]
+CASES = [(group, case_id, says) for group, (*_given, cases) in GROUPS.items() for case_id, says in cases]
 # Groups that reach the cluster's capacity check read it (never write); the others must not
 # have asked it anything at all.
 READS_THE_CLUSTER = {"cluster too small in pods"}
@@ -249,7 +280,7 @@ def write_inventory(path, hosts):
 def refusals(tmp_path_factory):
     """Each group's run, once: {group: (PlaybookRun, requests made, files under the build dir)}."""
     results = {}
-    for group, (extra, hosts, _) in GROUPS.items():
+    for group, (extra, hosts, _cases) in GROUPS.items():
         workdir = tmp_path_factory.mktemp(group.replace(" ", "-"))
         inventory = workdir / "inventory" / "cohort.yml"
         shutil.copytree(REPO / "inventory" / "group_vars", inventory.parent / "group_vars")
@@ -273,7 +304,7 @@ def refusals(tmp_path_factory):
     return results
 
 
-@pytest.mark.parametrize(("group", "case_id", "says"), CASES, ids=[f"{g}: {c}" for g, c, _ in CASES])
+@pytest.mark.parametrize(("group", "case_id", "says"), CASES, ids=[f"{g}: {c}" for g, c, _says in CASES])
 def test_a_bad_setting_is_refused_before_anything_changes(refusals, group, case_id, says):
     run, requests, files = refusals[group]
     assert run.returncode != 0
@@ -301,9 +332,9 @@ def _secrets(value, key=""):
 
 @pytest.mark.parametrize("group", list(GROUPS))
 def test_no_refusal_shows_a_secret_it_was_given(refusals, group):
-    extra, hosts, _ = GROUPS[group]
+    extra, hosts, _cases = GROUPS[group]
     given = _secrets(extra if isinstance(extra, dict) else {}) + _secrets(hosts if isinstance(hosts, dict) else {})
-    run, _, _ = refusals[group]
+    run, *_requests_files = refusals[group]
     assert [s for s in given if s in run.output] == []
 
 
@@ -312,7 +343,7 @@ def test_the_table_has_at_least_thirty_bad_inputs():
 
 
 def test_every_problem_of_a_run_is_named_in_one_message(refusals):
-    run, _, _ = refusals["values"]
+    run, *_requests_files = refusals["values"]
     # One failure for the whole cohort (the run_once task), not one per student or per setting.
     assert sum(host["failed"] for host in run.recap.values()) == 1
     assert "23 problems in the settings" in run.text

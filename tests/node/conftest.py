@@ -9,12 +9,15 @@ import shutil
 
 import pytest
 
-from tests.cluster.conftest import (
-    Cluster,
-    pytest_terminal_summary,  # noqa: F401 - the tier's timings and notes, here too
-)
+from tests.cluster import conftest as cluster_tier
+from tests.cluster.conftest import Cluster
 from tests.support import images
 from tests.support.processes import REPO
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The tier's timings and notes, as the real-cluster tier prints them."""
+    cluster_tier.pytest_terminal_summary(terminalreporter)
 
 
 def pytest_collection_modifyitems(config, items):

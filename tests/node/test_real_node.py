@@ -68,7 +68,7 @@ def memory(pod, container: str) -> int | None:
 
 def test_01_the_lab_runs_in_real_containers_and_verify_reads_it(lab):
     started = time.monotonic()
-    proc, _ = lab.playbook("deploy", "-e", "mlopslab_wait=false")  # Grafana never becomes available here
+    proc, _seconds = lab.playbook("deploy", "-e", "mlopslab_wait=false")  # Grafana never becomes available here
     assert proc.returncode == 0, text(proc)[-3000:]
     running = lab.wait_for(
         "every exporter and Prometheus running and ready",
@@ -170,14 +170,14 @@ def test_03_the_courses_failures_happen_for_real_and_are_named(tmp_path_factory)
     failures = lab_cluster(tmp_path_factory, "failures", FAILURES, {s: v[0] for s, v in FAILURES.items()})
     try:
         started = time.monotonic()
-        proc, _ = failures.playbook("deploy", "-e", "mlopslab_wait=false")
+        proc, _seconds = failures.playbook("deploy", "-e", "mlopslab_wait=false")
         assert proc.returncode == 0, text(proc)[-3000:]
         for student in FAILURES:
             failures.wait_for(f"{student}'s failure", lambda s=student: _happened(failures, s), 180)
         timed("the course's failures, staged and happened on the real node", time.monotonic() - started)
         failures.playbook("verify", "-e", "verify_fail=false")
         students = {s["namespace"].removeprefix(failures.prefix): s for s in report(failures)["students"]}
-        for student, (_, code, exit_code) in FAILURES.items():
+        for student, (_settings, code, exit_code) in FAILURES.items():
             exporter = [f for f in students[student]["findings"] if f["container"] == "exporter"]
             if code is None:
                 assert exporter == [] and only_grafana_is_wrong(students[student]), students[student]["findings"]

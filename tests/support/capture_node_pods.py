@@ -45,7 +45,7 @@ if __name__ == "__main__":
     kubeconfig, out, *pairs = sys.argv[1:]
     wanted = {}
     for pair in pairs:
-        namespace, _, expected = pair.partition("=")
-        cause, _, certainty = expected.partition(":")
+        namespace, _equals, expected = pair.partition("=")
+        cause, _colon, certainty = expected.partition(":")
         wanted[namespace] = (cause, certainty or None)
     capture(kubeconfig, wanted, out)

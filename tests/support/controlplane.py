@@ -561,7 +561,7 @@ def _run_kubelet(workdir: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="start (or find running) and print the admin kubeconfig's path")
     start.add_argument("--workdir", type=Path, required=True)

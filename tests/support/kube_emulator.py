@@ -61,7 +61,7 @@ RESOURCES = [
 # Real API objects the emulator can start with (nodes.yml: a 3-node kind cluster).
 CLUSTER_FIXTURES = Path(__file__).parents[1] / "fixtures" / "cluster"
 VERBS = {"create", "delete", "get", "list", "patch", "update", "watch"}
-KINDS = {plural: kind for _, plural, kind, _ in RESOURCES}
+KINDS = {plural: kind for _group_version, plural, kind, _namespaced in RESOURCES}
 
 
 # GAP 2 (Namespace URLs): kmock reads `/api/v1/namespaces/<x>` as "namespace x, no resource",
@@ -727,14 +727,14 @@ INVALID_PORT = api_status(
 def collection_path(obj: dict[str, Any]) -> str:
     """The URL a create of `obj` goes to, e.g. /apis/apps/v1/namespaces/user01/deployments."""
     group_version = obj["apiVersion"]
-    plural = next(p for gv, p, kind, _ in RESOURCES if gv == group_version and kind == obj["kind"])
+    plural = next(p for gv, p, kind, _namespaced in RESOURCES if gv == group_version and kind == obj["kind"])
     namespace = obj.get("metadata", {}).get("namespace")
     prefix = "/api/v1" if group_version == "v1" else f"/apis/{group_version}"
     return f"{prefix}/namespaces/{namespace}/{plural}" if namespace else f"{prefix}/{plural}"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--kubeconfig", type=Path, required=True)
     parser.add_argument("--port", type=int, default=None)
     parser.add_argument("--seed", type=Path, action="append", default=[], help="a YAML list of objects to create")

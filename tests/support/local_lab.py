@@ -26,7 +26,7 @@ QUERIES = {
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--keep", action="store_true", help="keep the exporter and Prometheus running")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="mlopslab-local-"))

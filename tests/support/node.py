@@ -319,7 +319,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
                 deadline = time.monotonic() + 30
                 while not self.sock.exists() and time.monotonic() < deadline:
                     time.sleep(0.1)
-        while not stopping and all(proc.poll() is None for _, proc in children):
+        while not stopping and all(proc.poll() is None for _name, proc in children):
             time.sleep(0.5)
         for name, proc in reversed(children):
             if name == "containerd":

@@ -144,7 +144,7 @@ def _unique(rights: list[dict]) -> list[dict]:
 
 def review(r: dict, namespace: str) -> dict:
     """The SelfSubjectAccessReview that asks for one right."""
-    resource, _, subresource = r["resource"].partition("/")
+    resource, _slash, subresource = r["resource"].partition("/")
     attributes = {"group": r["group"], "resource": resource, "verb": r["verb"]}
     if subresource:
         attributes["subresource"] = subresource

@@ -325,7 +325,7 @@ def _sense_problems(name: str, value, kind: str) -> list[dict]:
 def sense_problems(values: dict) -> list[dict]:
     """_sense_problems for every CPU and memory setting, and the quota's and LimitRange's."""
     problems = []
-    for name, (rule, _) in SETTINGS.items():
+    for name, (rule, _required) in SETTINGS.items():
         if rule in ("cpu", "memory") and name in values and not quantity(values[name]):
             problems += _sense_problems(name, values[name], rule)
     for name in QUANTITY_DICTS:

@@ -63,7 +63,7 @@ def _usage(pods: list[dict], usable_names: set[str], replaced: set[str]):
 
 def _largest_pod_fits(specs: dict[str, list[tuple[dict, int]]], usable_nodes: list[dict], per_node: dict):
     """(the largest lab pod's requests, whether some node's free room holds it)."""
-    sizes = [pod_resources(p)["requests"] for student in specs.values() for p, _ in student]
+    sizes = [pod_resources(p)["requests"] for student in specs.values() for p, _count in student]
     largest = {r: max((p[r] for p in sizes), default=Decimal(0)) for r in RESOURCES}
     for node in usable_nodes:
         used = per_node[node["metadata"]["name"]]
@@ -86,7 +86,7 @@ def capacity_report(nodes: list[dict], pods: list[dict], students: dict[str, lis
     for node in nodes:
         ok, why = _schedulable(node)
         (usable if ok else skipped).append((node["metadata"]["name"], why))
-    usable_names = {name for name, _ in usable}
+    usable_names = {name for name, _why in usable}
     usable_nodes = [n for n in nodes if n["metadata"]["name"] in usable_names]
     allocatable = {r: sum((_allocatable(n, r) or Decimal(0) for n in usable_nodes), Decimal(0)) for r in RESOURCES}
     allocatable_pods = sum((_allocatable(n, "pods") or Decimal(0) for n in usable_nodes), Decimal(0))
@@ -97,7 +97,7 @@ def capacity_report(nodes: list[dict], pods: list[dict], students: dict[str, lis
 
     specs = {name: pod_specs(objs) for name, objs in students.items()}
     per_student = {name: specs_resources(pods) for name, pods in specs.items()}
-    student_pods = {name: sum(n for _, n in pods) for name, pods in specs.items()}
+    student_pods = {name: sum(n for _pod, n in pods) for name, pods in specs.items()}
     student_disk = {name: sum((empty_dirs(p) * n for p, n in pods), Decimal(0)) for name, pods in specs.items()}
     cohort = ZERO
     for resources in per_student.values():
@@ -186,7 +186,7 @@ def capacity_table(report: dict) -> list[str]:
 
     per_student = list(report["per_student"].items())
     lines = [f"{'':<24} {'cpu':>10} {'memory':>10} {'pods':>6} {'emptyDir':>10}"]
-    if per_student and all(s == per_student[0][1] for _, s in per_student):
+    if per_student and all(s == per_student[0][1] for _student, s in per_student):
         name = per_student[0][0]
         lines.append(row("each student (requests)", per_student[0][1]["requests"], pods["per_student"][name],
                          disk["per_student"][name], per_student[0][1]["limits"]))  # fmt: skip

@@ -107,7 +107,7 @@ def deploy_outcomes(
             "waiting": late,
             "failed": bool(errors or late or wait_error),
             "dry_run": bool(outcome.get("dry_run")),
-            "diffs": [result["diff"] for _, result in pairs if result.get("diff")],  # --diff only
+            "diffs": [result["diff"] for _obj, result in pairs if result.get("diff")],  # --diff only
             "message": "\n".join(lines),  # one line each: printed as a block, never folded
         }
     return answers

@@ -283,12 +283,12 @@ def _lost_finding(name, label, exit_code, reason, severity) -> dict:
 
 def _kill_evidence(pod, name, terminated, events, single, evidence) -> tuple[list[dict], str]:
     """The probe-kill events that belong to this run, and the certainty they leave."""
-    container_events, _ = _events_for(events, pod, name, single)
+    container_events, _any_unattributed = _events_for(events, pod, name, single)
     kills_all = _probe_kills(container_events)
     timing = [(e, _during(e, terminated, _grace(pod))) for e in kills_all]
     kills = [e for e, t in timing if t is not False]
     certainty = HIGH
-    if any(t is None for _, t in timing):
+    if any(t is None for _event, t in timing):
         evidence["missing"].append("timestamps to match the probe events to this run")
         certainty = _lower(certainty)
     if kills and _unattributed(kills):
@@ -419,12 +419,12 @@ def _kubelet_stopped_it(pod, cs, spec, is_init, terminated, events, severity, si
     the OOM evidence below; None: the events say nothing of this run."""
     name, label = cs.get("name"), _label(cs.get("name"), is_init)
     exit_code, reason = terminated.get("exitCode"), terminated.get("reason") or ""
-    mine, _ = _events_for(events, pod, name, single)
+    mine, _any_unattributed = _events_for(events, pod, name, single)
     timing = [(e, _during(e, terminated, _grace(pod))) for e in mine if e.get("reason") == "FailedPostStartHook"]
     hooks = [e for e, t in timing if t is not False]
     if hooks:
         evidence["decided"] += [f"{sum(_count(e) for e in hooks)} FailedPostStartHook events in the same run"]
-        certainty = MEDIUM if _unattributed(hooks) or any(t is None for _, t in timing) else HIGH
+        certainty = MEDIUM if _unattributed(hooks) or any(t is None for _event, t in timing) else HIGH
         return _hook_finding(name, label, exit_code, hooks, severity, certainty, evidence)
     if exit_code in (137, 143) or reason in ("OOMKilled", "Unknown", "ContainerStatusUnknown"):
         return None
@@ -531,7 +531,7 @@ def _crash_loop_finding(pod, cs, spec, is_init, restarts, events, single) -> dic
     """CrashLoopBackOff whose last termination is gone (a node or kubelet restart drops it, and a
     kill between two runs can leave none): the kubelet's own events may still say why."""
     name, label = cs.get("name"), _label(cs.get("name"), is_init)
-    mine, _ = _events_for(events, pod, name, single)
+    mine, _any_unattributed = _events_for(events, pod, name, single)
     backoffs = [e for e in mine if e.get("reason") == "BackOff"]
     evidence = {
         "decided": ["state.waiting.reason CrashLoopBackOff"],
@@ -966,7 +966,7 @@ def _earned(pod: dict) -> bool:
         return False
     statuses = _statuses(pod)
     specs = _specs(pod)
-    if not any(not init for _, init in specs):
+    if not any(not init for _container, init in specs):
         return False
     for spec, is_init in specs:
         cs = statuses.get((spec.get("name"), is_init))

@@ -44,8 +44,7 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 done
 start=$(date +%s)
 mkdir -p "$out"
-go build -trimpath -tags selinux,notest -ldflags "$ldflags" -o "$out/" \
-    $(printf 'k8s.io/kubernetes/cmd/%s ' "${tools[@]}")
+go build -trimpath -tags selinux,notest -ldflags "$ldflags" -o "$out/" "${tools[@]/#/k8s.io/kubernetes/cmd/}"
 if [ "${#tools[@]}" -gt 2 ]; then
     (cd "$coredns_dir" && go build -trimpath -ldflags "-s -w" -o "$out/coredns" github.com/coredns/coredns)
 fi

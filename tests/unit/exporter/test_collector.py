@@ -29,7 +29,7 @@ def value(registry, name, version, **extra):
 
 
 def test_every_contract_metric_is_present_for_both_versions():
-    registry, _ = registry_for()
+    registry, _clock = registry_for()
     for version in ("v1.0", "v2.0"):
         assert 0 < value(registry, "model_mae_score", version) < 1
         assert value(registry, "model_rmse_score", version) > value(registry, "model_mae_score", version)
@@ -60,7 +60,7 @@ def test_each_scrape_yields_fresh_values():
 
 
 def test_exposition_parses_and_names_follow_conventions():
-    registry, _ = registry_for()
+    registry, _clock = registry_for()
     families = {f.name: f for f in text_string_to_metric_families(generate_latest(registry).decode())}
     assert families["model_requests"].type == "counter"
     assert families["model_prediction_error"].type == "histogram"

@@ -22,7 +22,7 @@ def lab_simulator(seed=7, **overrides):
 def scrape_every(sim, clock, seconds, interval=15.0):
     """Advance like Prometheus would: a snapshot every `interval` seconds."""
     result = None
-    for _ in range(int(seconds / interval)):
+    for _scrape in range(int(seconds / interval)):
         clock.now += interval
         result = {s.profile.name: s for s in sim.snapshot()}
     return result
@@ -43,7 +43,7 @@ def test_defaults_after_a_minute_put_the_versions_clearly_apart(seed):
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_v1_keeps_degrading_while_v2_stays_stable(seed):
     sim, clock = lab_simulator(seed)
-    maes = [scrape_every(sim, clock, 300) for _ in range(4)]  # at 5, 10, 15, 20 minutes
+    maes = [scrape_every(sim, clock, 300) for _quarter in range(4)]  # at 5, 10, 15, 20 minutes
     v1 = [m["v1.0"].mae for m in maes]
     v2 = [m["v2.0"].mae for m in maes]
     assert v1 == sorted(v1), f"v1.0 MAE must keep rising: {v1}"
@@ -55,7 +55,7 @@ def test_requests_follow_rate_and_split():
     cfg = load(["--traffic-split", "0.8,0.2", "--request-rate", "50"], {})
     clock = FakeClock()
     sim = ABTrafficSimulator(cfg.profiles, cfg.request_rate, cfg.window, seed=3, clock=clock)
-    for _ in range(20):
+    for _step in range(20):
         clock.now += 10
         v1, v2 = sim.snapshot()
     total = v1.requests_total + v2.requests_total
@@ -66,7 +66,7 @@ def test_requests_follow_rate_and_split():
 def test_counters_never_go_down_and_histogram_is_consistent():
     sim, clock = lab_simulator()
     previous = 0
-    for _ in range(10):
+    for _step in range(10):
         clock.now += 3
         v1 = sim.snapshot()[0]
         assert v1.requests_total >= previous
@@ -109,7 +109,7 @@ def test_window_keeps_only_the_newest_pairs():
     window = _Window(4)
     window.push(np.arange(3.0), np.arange(3.0))
     window.push(np.arange(3.0, 6.0), np.arange(3.0, 6.0))
-    truth, _ = window.pairs()
+    truth, _prediction = window.pairs()
     assert sorted(truth.tolist()) == [2.0, 3.0, 4.0, 5.0]
     window.push(np.arange(10.0, 20.0), np.arange(10.0, 20.0))
     assert sorted(window.pairs()[0].tolist()) == [16.0, 17.0, 18.0, 19.0]

@@ -14,12 +14,15 @@ from ansible_collections.mlopslab.monitoring.plugins.module_utils.common import 
 NOW = 1_800_000_000
 
 
+def _part(claims):
+    return base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+
+
 def jwt(exp, uid="uid-1"):
     """A token shaped as kube-apiserver issues them (header.claims.signature, base64url)."""
     claims = {"exp": exp, "sub": "system:serviceaccount:user01:student",
               "kubernetes.io": {"namespace": "user01", "serviceaccount": {"name": "student", "uid": uid}}}  # fmt: skip
-    part = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")  # noqa: E731
-    return f"{part({'alg': 'RS256'})}.{part(claims)}.c2ln"
+    return f"{_part({'alg': 'RS256'})}.{_part(claims)}.c2ln"
 
 
 def on_disk(token):

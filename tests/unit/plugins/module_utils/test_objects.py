@@ -106,7 +106,7 @@ def test_a_replicaset_that_cannot_create_pods_gives_the_apis_reason(deployment, 
 
 
 def test_with_the_events_expired_the_deployments_condition_still_names_the_reason():
-    obj, _ = failed("metrics-exporter")
+    obj, _events = failed("metrics-exporter")
     findings = object_findings("mlt-user02", {"Deployment": [obj]}, [], {}, {"Deployment": ["metrics-exporter"]})
     assert codes(findings) == ["quota_exceeded"]
     assert findings[0]["evidence"]["missing"] == ["the ReplicaSet's FailedCreate events (expired)"]
@@ -158,8 +158,8 @@ def test_a_service_without_ready_endpoints_is_named():
 
     findings = object_findings("user02", lab(change=unready), [], ALL_PODS)
     assert codes(findings) == ["no_endpoints"]
-    no_slices = object_findings("user02", lab(without=["EndpointSlice/" + s["metadata"]["name"] for s in STUDENT
-                                                        if s["kind"] == "EndpointSlice"]), [], ALL_PODS)  # fmt: skip
+    slices = ["EndpointSlice/" + s["metadata"]["name"] for s in STUDENT if s["kind"] == "EndpointSlice"]
+    no_slices = object_findings("user02", lab(without=slices), [], ALL_PODS)
     assert codes(no_slices) == ["no_endpoints"] * 3
     assert all(f["certainty"] == "medium" for f in no_slices)
 
