@@ -83,14 +83,23 @@ class ActionModule(ActionBase):
         templar = self._templar.copy_with_new_env(searchpath=[os.path.dirname(source)], available_variables={})
         return self._loader.get_text_file_contents(source), compiling_once(templar)
 
-    def _credential(self, base: dict, on_cluster: str | None) -> dict:
+    def _credential(self, student: str, base: dict, on_cluster: tuple[dict, dict]) -> dict:
         """This student's Grafana password (grafana_password) and its file, read but not written;
-        whether the file holds it already (keep_credentials writes it otherwise)."""
+        whether the file holds it already (keep_credentials writes it otherwise). ``on_cluster``:
+        the passwords read back from the Secrets, and the Secrets that are there but give none.
+        AnsibleError when there is no password to hand out."""
         templar = self._templar.copy_with_new_env(available_variables=base)
-        path = templar.template(base["_mlopslab_grafana_password_file"])
-        given = templar.template(base.get("grafana_admin_password") or "")
+        try:
+            path = templar.template(base["_mlopslab_grafana_password_file"])
+            given = templar.template(base.get("grafana_admin_password") or "")
+        except AnsibleError as err:
+            raise AnsibleError(f"{student}: grafana_admin_password: {err.message}") from err
         kept = read_text(path)
-        password, source = grafana_password(given, on_cluster, kept)
+        held_passwords, unusable = on_cluster
+        password, source = grafana_password(given, held_passwords.get(student), kept)
+        # A Secret that is there but gives no password: only a given or kept one may replace it.
+        if source == "new" and student in unusable:
+            raise AnsibleError(held.unusable_problem(student, unusable[student]))
         return {"password": password, "source": source, "path": path, "in_file": (kept or "").strip() == password}
 
     def run(self, tmp=None, task_vars=None):
@@ -116,14 +125,15 @@ class ActionModule(ActionBase):
         if records_source:
             records_text, records_templar = self._template(records_source)
         answers = task_vars.get(args["held"]) if args["held"] else None
-        held_passwords = held.combine((answers or {}).get("results") or [])[0]
+        held_passwords, _unread, unusable = held.combine((answers or {}).get("results") or [])
+        on_cluster = (held_passwords, unusable)
         manifests, records, credentials, problems = {}, {}, {}, []
         for student in hosts:
             base = cohort[student].raw
             try:
-                credentials[student] = self._credential(base, held_passwords.get(student))
+                credentials[student] = self._credential(student, base, on_cluster)
             except AnsibleError as err:
-                problems.append(f"{student}: grafana_admin_password: {err.message}")
+                problems.append(err.message)
                 continue
             base["_mlopslab_grafana_password"] = credentials[student]["password"]
             # What the playbook hands each role (as deploy.yml's role imports did): raw templates,

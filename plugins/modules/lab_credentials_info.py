@@ -9,7 +9,8 @@ description:
   - Used before the render when the credentials folder may be empty (a new clone, another machine, an AWX
     job). Grafana keeps the password of its first start, so the handouts must say what the Secret holds.
   - One GET per student's namespace (8 at a time), with the instructor's right to read Secrets there; no
-    cluster-wide list of Secrets. A missing Secret is a new lab; any other refusal is returned per student.
+    cluster-wide list of Secrets. A missing Secret is a new lab; any other refusal is returned per student,
+    and so is a Secret that is there but gives no password to believe.
 version_added: 1.0.0
 author: mlopslab.monitoring contributors (@mlopslab)
 options:
@@ -53,6 +54,14 @@ errors:
   returned: always
   type: dict
   sample: {"user02": "cannot read Secret user02/grafana-admin (HTTP 403: secrets is forbidden ...)"}
+unusable:
+  description:
+    - Student to why the Secret that is there gives no password to believe (not labelled as this cohort's,
+      no C(admin-password), or one that is not base64). Never the value.
+    - The render stops for such a student unless their password is given or kept in the credentials folder.
+  returned: always
+  type: dict
+  sample: {"user04": {"namespace": "user04", "why": "holds no admin-password"}}
 """
 
 import copy
@@ -73,8 +82,8 @@ ARGUMENT_SPEC = dict(
 def main():
     module = AnsibleK8SModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     kube = KubeApi(get_api_client(module).client.client, 10)
-    passwords, errors = read_held(kube.call, module.params["students"], module.params["cohort"])
-    module.exit_json(changed=False, passwords=passwords, errors=errors)
+    passwords, errors, unusable = read_held(kube.call, module.params["students"], module.params["cohort"])
+    module.exit_json(changed=False, passwords=passwords, errors=errors, unusable=unusable)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import yaml
 from kmock._internal.rendering import Response
 
 from tests.support.as_student import list_pods_status
+from tests.support.kube_emulator import is_write
 
 STUDENTS = ("user01", "user02", "user03")
 
@@ -143,6 +144,41 @@ def test_one_students_access_is_revoked_and_renewed_without_touching_the_lab(kub
 
     refused = lab("access", "-e", "mlopslab_access=remove", check=False)
     assert refused.returncode != 0 and "is neither revoke nor renew: nothing was changed" in refused.text
+
+
+def test_a_grafana_secret_that_gives_no_password_stops_deploy_unless_one_is_kept_or_given(kube, lab):
+    """A Secret that is there but holds nothing to believe (its key removed or mangled by hand, or
+    its cohort labels gone) must not be taken as a new lab: a password generated then would not be
+    the one Grafana holds. With the copy in the credentials folder the deploy writes that back."""
+    lab("deploy", "-e", "mlopslab_wait=false", "--limit", "user01,user02")
+    path = "/api/v1/namespaces/{}/secrets/grafana-admin"
+    kept = lab.folder.parent / "credentials" / "mlops-demo" / "user01-grafana-admin"
+    first_start = kept.read_text()
+    # As kubectl edit would leave them (merge patches: null removes a field).
+    kube.request("PATCH", path.format("user01"), {"data": {"admin-password": None}})
+    kube.request("PATCH", path.format("user02"), {"metadata": {"labels": {"mlopslab.io/cohort": None}}})
+
+    # With the credentials folder: user01's kept password goes back into the Secret.
+    repaired = lab("deploy", "-e", "mlopslab_wait=false", "--limit", "user01")
+    assert repaired.summary()["user01"]["result"] == "1 changed", repaired.output[-3000:]
+    held = kube.request("GET", path.format("user01"))["data"]["admin-password"]
+    assert base64.b64decode(held).decode() == first_start
+
+    # Without it: nothing to go by, so nothing is written or applied; one sentence with the way out.
+    shutil.rmtree(lab.folder.parent)
+    before = kube.requests_made()
+    refused = lab("deploy", "-e", "mlopslab_wait=false", "--limit", "user02", check=False)
+    assert refused.returncode != 0
+    assert "user02: Secret user02/grafana-admin is not this cohort's" in refused.text
+    assert "Give the one it holds as grafana_admin_password for user02" in refused.text
+    assert "kubectl -n user02 rollout restart deployment/grafana" in refused.text
+    assert [r for r in kube.emulator._requests[before:] if is_write(r)] == []
+    assert not lab.folder.parent.exists()
+
+    # Given: the deploy goes on (the Secret gets the given password and the cohort's labels back).
+    given = lab("deploy", "-e", "mlopslab_wait=false", "--limit", "user02", "-e", "grafana_admin_password=Known-to-Grafana-1")
+    assert given.summary()["user02"]["result"] == "1 changed", given.output[-3000:]
+    assert kube.request("GET", path.format("user02"))["metadata"]["labels"]["mlopslab.io/cohort"] == "mlops-demo"
 
 
 def test_verify_logs_in_to_grafana_with_the_handed_out_password(kube, lab, tmp_path):

@@ -7,7 +7,9 @@ and handed out while Grafana still asks for the old one.
 
 Only a Secret labelled as this cohort's is believed; a missing one (404) means the lab is new.
 Any other answer is an error of that student's: deploy stops before anything is written, as a
-password it cannot read could only be replaced by one Grafana does not know."""
+password it cannot read could only be replaced by one Grafana does not know. So is a Secret that
+is there but holds nothing to believe (not labelled as this cohort's, its key gone or not base64):
+render_cohort stops for it unless the password is given or kept in the credentials folder."""
 
 from __future__ import annotations
 
@@ -21,44 +23,59 @@ from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.namespa
 SECRET, KEY = "grafana-admin", "admin-password"
 
 
-def held_password(secret: dict, cohort: str) -> str | None:
-    """The password a Secret holds, if it is this cohort's lab Secret and holds one."""
+def held_password(secret: dict, cohort: str) -> str:
+    """The password a Secret holds; ValueError saying why when it is not this cohort's lab Secret
+    or holds none."""
     if not is_cohorts(secret, cohort):  # the labels that make a Namespace this cohort's, on its Secret
-        return None
+        raise ValueError(f"is not this cohort's (its labels do not say managed-by mlopslab, cohort {cohort})")
     encoded = (secret.get("data") or {}).get(KEY)
     if not encoded:
-        return None
+        raise ValueError(f"holds no {KEY}")
     try:
         return base64.b64decode(encoded, validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
-        return None
+        raise ValueError(f"holds an {KEY} that is not base64 of UTF-8 text") from None
 
 
-def read_held(call, students: dict[str, str], cohort: str, workers: int = 8) -> tuple[dict, dict]:
-    """(passwords, errors) by student. ``call(method, path)`` -> (HTTP status, JSON), as KubeApi's;
-    one GET per student's namespace (the instructor's right there, not a cluster-wide secret list)."""
+def read_held(call, students: dict[str, str], cohort: str, workers: int = 8) -> tuple[dict, dict, dict]:
+    """(passwords, errors, unusable) by student: unusable, a Secret that is there but gives no
+    password (why). ``call(method, path)`` -> (HTTP status, JSON), as KubeApi's; one GET per
+    student's namespace (the instructor's right there, not a cluster-wide secret list)."""
 
     def one(namespace: str) -> tuple[int, dict]:
         return call("GET", f"/api/v1/namespaces/{namespace}/secrets/{SECRET}")
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         answers = dict(zip(students, pool.map(one, students.values()), strict=True))
-    passwords, errors = {}, {}
+    passwords, errors, unusable = {}, {}, {}
     for student, (status, answer) in answers.items():
         if status == 200:
-            password = held_password(answer, cohort)
-            if password is not None:
-                passwords[student] = password
+            try:
+                passwords[student] = held_password(answer, cohort)
+            except ValueError as why:
+                unusable[student] = {"namespace": students[student], "why": str(why)}
         elif status != 404:
             why = answer.get("message") or answer.get("reason") or "no answer"
             errors[student] = f"cannot read Secret {students[student]}/{SECRET} (HTTP {status}: {why})"
-    return passwords, errors
+    return passwords, errors, unusable
 
 
-def combine(results: list[dict]) -> tuple[dict, list[str]]:
-    """The loop results over the clusters -> (passwords by student, problems): a cluster whose call
-    failed as a whole is one problem naming its students."""
-    passwords, problems = {}, []
+def unusable_problem(student: str, unusable: dict) -> str:
+    """The one sentence for a student whose Secret gives no password and who has none given or kept."""
+    namespace = unusable["namespace"]
+    return (
+        f"{student}: Secret {namespace}/{SECRET} {unusable['why']}, and no password is given or kept in the "
+        "credentials folder: a new one would not be the one Grafana holds (it keeps the password of its first "
+        f"start). Give the one it holds as grafana_admin_password for {student}; if nobody knows it, give a new "
+        f"one and, after the deploy, restart Grafana so it starts with it: kubectl -n {namespace} rollout restart "
+        "deployment/grafana (its dashboards come back from their ConfigMaps)"
+    )
+
+
+def combine(results: list[dict]) -> tuple[dict, list[str], dict]:
+    """The loop results over the clusters -> (passwords by student, problems, unusable Secrets by
+    student): a cluster whose call failed as a whole is one problem naming its students."""
+    passwords, problems, unusable = {}, [], {}
     for result in results:
         if result.get("skipped"):
             continue
@@ -68,5 +85,6 @@ def combine(results: list[dict]) -> tuple[dict, list[str]]:
             problems.append(f"{cluster.get('name', 'a cluster')} ({students}): {result.get('msg') or 'no answer'}")
             continue
         passwords.update(result.get("passwords") or {})
+        unusable.update(result.get("unusable") or {})
         problems += [f"{student}: {why}" for student, why in sorted((result.get("errors") or {}).items())]
-    return passwords, problems
+    return passwords, problems, unusable

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -54,18 +55,22 @@ def test_the_secret_and_key_are_the_ones_the_grafana_role_renders():
     assert f"  {held.KEY}: " in secret
 
 
-def test_a_cohort_secret_gives_its_password_and_another_cohorts_gives_none():
+def test_a_cohort_secret_gives_its_password_and_any_other_says_why_it_gives_none():
     cohort = rendered_secret()["metadata"]["labels"]["mlopslab.io/cohort"]
     served = as_served(rendered_secret(), "Zq9…pässwort")
     assert held.held_password(served, cohort) == "Zq9…pässwort"
-    assert held.held_password(served, "another-cohort") is None
     unlabelled = copy.deepcopy(served)
     del unlabelled["metadata"]["labels"]["app.kubernetes.io/managed-by"]
-    assert held.held_password(unlabelled, cohort) is None
     broken = copy.deepcopy(served)
     broken["data"][held.KEY] = "not base64!"
-    assert held.held_password(broken, cohort) is None
-    assert held.held_password({**served, "data": {}}, cohort) is None
+    for secret, in_cohort, why in (
+        (served, "another-cohort", "is not this cohort's (its labels do not say managed-by mlopslab, cohort another"),
+        (unlabelled, cohort, "is not this cohort's"),
+        (broken, cohort, "holds an admin-password that is not base64 of UTF-8 text"),
+        ({**served, "data": {}}, cohort, "holds no admin-password"),
+    ):
+        with pytest.raises(ValueError, match=re.escape(why)):
+            held.held_password(secret, in_cohort)
 
 
 def test_read_held_asks_each_namespace_and_names_every_refusal():
@@ -74,6 +79,7 @@ def test_read_held_asks_each_namespace_and_names_every_refusal():
         "/api/v1/namespaces/user01/secrets/grafana-admin": (200, as_served(rendered_secret(), "first")),
         "/api/v1/namespaces/user02/secrets/grafana-admin": (404, NOT_FOUND),
         "/api/v1/namespaces/user03/secrets/grafana-admin": (403, FORBIDDEN),
+        "/api/v1/namespaces/user04/secrets/grafana-admin": (200, {**as_served(rendered_secret(), "x"), "data": {}}),
     }
     asked = []
 
@@ -81,9 +87,11 @@ def test_read_held_asks_each_namespace_and_names_every_refusal():
         asked.append((method, path))
         return answers[path]
 
-    passwords, errors = held.read_held(call, {"user01": "user01", "user02": "user02", "user03": "user03"}, cohort)
+    students = {name: name for name in ("user01", "user02", "user03", "user04")}
+    passwords, errors, unusable = held.read_held(call, students, cohort)
     assert passwords == {"user01": "first"}
     assert list(errors) == ["user03"] and "HTTP 403" in errors["user03"] and "forbidden" in errors["user03"]
+    assert unusable == {"user04": {"namespace": "user04", "why": "holds no admin-password"}}
     assert sorted(asked) == sorted(("GET", path) for path in answers)
 
 
@@ -91,11 +99,17 @@ def test_combine_names_a_failed_cluster_with_its_students_and_never_a_password()
     results = [
         {"item": {"name": "a", "students": ["user01"]}, "passwords": {"user01": "s3cret"}, "errors": {}},
         {"item": {"name": "b", "students": ["user02", "user03"]}, "failed": True, "msg": "connection refused"},
-        {"item": {"name": "c", "students": ["user04"]}, "passwords": {}, "errors": {"user04": "HTTP 500: boom"}},
+        {
+            "item": {"name": "c", "students": ["user04", "user06"]},
+            "passwords": {},
+            "errors": {"user04": "HTTP 500: boom"},
+            "unusable": {"user06": {"namespace": "lab-user06", "why": "holds no admin-password"}},
+        },
         {"item": {"name": "d", "students": ["user05"]}, "skipped": True},
     ]
-    passwords, problems = held.combine(results)
+    passwords, problems, unusable = held.combine(results)
     assert passwords == {"user01": "s3cret"}
+    assert unusable == {"user06": {"namespace": "lab-user06", "why": "holds no admin-password"}}
     assert problems == ["b (user02, user03): connection refused", "user04: HTTP 500: boom"]
     assert not any("s3cret" in p for p in problems)
 
@@ -116,3 +130,10 @@ def test_the_password_is_given_then_the_clusters_then_the_kept_copy_then_new(giv
         assert password == expected[0]
     else:
         assert len(password) == 24 and password.isalnum()
+
+
+def test_a_secret_that_gives_no_password_is_one_sentence_with_the_way_out():
+    problem = held.unusable_problem("user06", {"namespace": "lab-user06", "why": "holds no admin-password"})
+    assert problem.startswith("user06: Secret lab-user06/grafana-admin holds no admin-password, and no password")
+    assert "grafana_admin_password for user06" in problem
+    assert "kubectl -n lab-user06 rollout restart deployment/grafana" in problem
