@@ -176,7 +176,8 @@ def test_a_grafana_secret_that_gives_no_password_stops_deploy_unless_one_is_kept
     assert not lab.folder.parent.exists()
 
     # Given: the deploy goes on (the Secret gets the given password and the cohort's labels back).
-    given = lab("deploy", "-e", "mlopslab_wait=false", "--limit", "user02", "-e", "grafana_admin_password=Known-to-Grafana-1")
+    known = ("-e", "grafana_admin_password=Known-to-Grafana-1")
+    given = lab("deploy", "-e", "mlopslab_wait=false", "--limit", "user02", *known)
     assert given.summary()["user02"]["result"] == "1 changed", given.output[-3000:]
     assert kube.request("GET", path.format("user02"))["metadata"]["labels"]["mlopslab.io/cohort"] == "mlops-demo"
 
