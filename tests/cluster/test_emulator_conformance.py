@@ -172,3 +172,26 @@ def test_a_dry_run_answers_as_the_real_server_and_stores_nothing(cluster, emulat
         assert [send(api, "GET", path_of(config_map), [])[0] for api in (cluster.api, emulator)] == [404, 404]
     finally:
         cluster.core.delete_namespace(namespace["metadata"]["name"])
+
+
+def test_a_list_answers_in_the_real_servers_shape(cluster, emulator, tmp_path):
+    """GAP 5 and 16: a list carries its kind and apiVersion, its items neither (apply's --diff once
+    read them from the items: right on the emulator, wrong on a real server)."""
+    objects = rendered_lab(cluster, tmp_path)
+    namespace = copy.deepcopy(next(o for o in objects if o["kind"] == "Namespace"))
+    namespace["metadata"]["name"] += "-list"
+    config_map = copy.deepcopy(next(o for o in objects if o["kind"] == "ConfigMap"))
+    config_map["metadata"]["namespace"] = namespace["metadata"]["name"]
+    shapes = []
+    try:
+        for api in (cluster.api, emulator):
+            apply(api, copy.deepcopy(namespace))
+            apply(api, copy.deepcopy(config_map))
+            status, answer = send(api, "GET", path_of(config_map).rsplit("/", 1)[0], [])
+            assert status == 200, (status, answer)
+            shapes.append((answer["kind"], answer["apiVersion"], sorted({k for i in answer["items"] for k in i})))
+    finally:
+        cluster.core.delete_namespace(namespace["metadata"]["name"])
+    real, emulated = shapes
+    assert real[:2] == ("ConfigMapList", "v1") and "kind" not in real[2] and "apiVersion" not in real[2]
+    assert emulated == real

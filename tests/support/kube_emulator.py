@@ -568,6 +568,10 @@ class LabEmulator(kmock.KubernetesEmulator):
             items = [o for o in items if _label_selector_matches(selector, o.get("metadata", {}).get("labels") or {})]
         if selector := request.params.get("fieldSelector"):
             items = [o for o in items if _field_selector_matches(selector, o)]
+        # GAP 16 (list items): kmock returns each item as stored, with its apiVersion and kind; a
+        # real server's list items carry neither (the list's kind says what they are). Code that
+        # read them from an item worked here and not on a real server (apply's --diff did).
+        items = [{k: v for k, v in item.items() if k not in ("apiVersion", "kind")} for item in items]
         # GAP 5 (list kind): list responses carry no kind/apiVersion; the dynamic client (and so
         # k8s_info) needs them to build its ResourceList.
         resource = request.resource
