@@ -181,8 +181,8 @@ class ActionModule(ActionBase):
             return {
                 **result,
                 "failed": True,
-                "msg": f"{len(problems)} students' labs did not render; nothing was written or applied:"
-                + "".join(f"\n  - {p}" for p in problems),
+                "msg": f"The students' labs did not render ({len(problems)} problem{'s' * (len(problems) > 1)}); "
+                "nothing was written or applied:" + "".join(f"\n  - {p}" for p in problems),
             }
         # Returned, not set as facts: a run_once fact is copied to every student of the play, and
         # 100 copies of the cohort's 2,000 objects cost more than the render (measured: 60 s).
