@@ -52,6 +52,12 @@ def test_applies_every_student_and_a_second_run_changes_nothing(kube, deploy):
     password = base64.b64decode(secret["data"]["admin-password"]).decode()
     assert len(password) == 24
     assert "admin-password" not in first.output and password not in first.output
+    # Sized for a cohort: at the default verbosity a student (other than the one carrying the
+    # cohort's run_once tasks) is a report line, a summary row and a recap line, never a list of
+    # their objects (that is -v's: test_one_students_failure_is_theirs_alone_and_a_rerun_heals_it).
+    for student in ("user02", "user03"):
+        assert len(re.findall(rf"^.*\b{student}\b.*$", first.output, re.M)) == 3, first.output[-4000:]
+    assert not re.search(r"\b(Deployment|ConfigMap|Secret)/", first.output)
 
     second = deploy("-e", "mlopslab_wait=false")
     assert second.changed() == 0, second.output[-3000:]
