@@ -49,6 +49,18 @@ options:
     description: Seconds for each request.
     type: int
     default: 10
+  unanswered:
+    description:
+      - What a cluster that cannot be asked (no API client, no answer) makes of the task. C(fail) fails it
+        with why.
+      - C(report) returns why as I(cluster_error), without the other results, and does not fail; the
+        playbooks ask for it, so that their loop over the clusters names such a cluster once instead of
+        printing the failed loop item with every student of that cluster. Not asked is still not allowed
+        (M(mlopslab.monitoring.rights_verdict) refuses, or for verify warns).
+    type: str
+    choices: [fail, report]
+    default: fail
+    version_added: 1.1.0
 attributes:
   check_mode:
     support: full
@@ -72,21 +84,26 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+cluster_error:
+  description: Why the cluster could not be asked, with I(unanswered=report); the other keys are then absent.
+  returned: when the cluster could not be asked and I(unanswered=report)
+  type: str
+  sample: "Could not create API client: Invalid kube-config file. No configuration found."
 user:
   description: Who the API server says is asking (SelfSubjectReview); empty where it cannot say.
-  returned: always
+  returned: when the cluster was asked
   type: str
   sample: system:serviceaccount:course:instructor
 missing:
   description: Required rights the user lacks, each with why it is needed and the authorizer's reason.
-  returned: always
+  returned: when the cluster was asked
   type: list
   elements: dict
   sample: [{"group": "", "resource": "resourcequotas", "verb": "create", "scope": "namespace",
             "why": "apply the lab's objects", "optional": null, "denied": ""}]
 unchecked:
   description: Optional rights the user lacks; each names what will not be checked without it.
-  returned: always
+  returned: when the cluster was asked
   type: list
   elements: dict
   sample: [{"group": "", "resource": "nodes", "verb": "list", "scope": "cluster",
@@ -94,12 +111,12 @@ unchecked:
             "optional": "the capacity preflight (whether the cohort fits the nodes)"}]
 checked:
   description: How many rights were asked for.
-  returned: always
+  returned: when the cluster was asked
   type: int
   sample: 78
 msg:
   description: The refusal naming every missing right, and how to grant them; empty when none is missing.
-  returned: always
+  returned: when the cluster was asked
   type: str
   sample: ""
 """
@@ -122,6 +139,7 @@ ARGUMENT_SPEC = dict(
     wait=dict(type="bool", default=True),
     service_proxy=dict(type="bool", default=True),
     timeout=dict(type="int", default=10),
+    unanswered=dict(type="str", choices=["fail", "report"], default="fail"),
 )
 REVIEWS = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 # SelfSubjectReview: GA in 1.28, beta from 1.27, alpha before (not served by default).
@@ -159,9 +177,14 @@ def main():
     params = module.params
     rights = table.needed(params["playbook"], params["capacity_check"], params["ingress"], params["wait"],
                           params["service_proxy"])  # fmt: skip
-    kube = KubeApi(get_api_client(module).client.client, params["timeout"])
-    judged = table.judge(rights, ask(kube, rights, params["namespace"]))
-    user = who(kube)
+    try:
+        kube = KubeApi(get_api_client(module).client.client, params["timeout"])
+        judged = table.judge(rights, ask(kube, rights, params["namespace"]))
+        user = who(kube)
+    except Exception as err:  # whatever kept the cluster from answering: said, never hidden
+        if params["unanswered"] == "report":
+            module.exit_json(changed=False, cluster_error=str(err) or type(err).__name__)
+        raise
     cluster = {"name": "", "namespace": params["namespace"], "user": user, "missing": judged["missing"]}
     module.exit_json(
         changed=False,

@@ -99,6 +99,17 @@ options:
     description: Fail the task when any student is C(failing) (verify.yml sets it).
     type: bool
     default: false
+  unanswered:
+    description:
+      - What a cluster that does not answer (no API client, the namespace or pod list refused or never
+        answered) makes of the task. C(fail) fails it with why.
+      - C(report) returns why as I(cluster_error), without I(students), and does not fail; verify.yml
+        asks for it, so that its loop over the clusters says a silent cluster once, in its table,
+        instead of printing the failed loop item with every student of that cluster.
+    type: str
+    choices: [fail, report]
+    default: fail
+    version_added: 1.1.0
   access_sheet:
     description:
       - The access sheet deploy.yml wrote (C(build/<cohort>/access.csv)). When given, each student's
@@ -157,9 +168,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+cluster_error:
+  description: Why the cluster did not answer, with I(unanswered=report).
+  returned: when the cluster did not answer and I(unanswered=report)
+  type: str
+  sample: "Could not create API client: Invalid kube-config file. No configuration found."
 students:
   description: One entry per checked namespace.
-  returned: always
+  returned: when the cluster answered
   type: list
   elements: dict
   contains:
@@ -233,6 +249,7 @@ import copy
 from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
 from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.lab_io import KubeApi
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.verify.lab_health import LabHealthError
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.verify.run import check_labs
@@ -255,6 +272,7 @@ ARGUMENT_SPEC = dict(
     workers=dict(type="int", default=8),
     timeout=dict(type="float", default=5),
     fail_on_unhealthy=dict(type="bool", default=False),
+    unanswered=dict(type="str", choices=["fail", "report"], default="fail"),
     check_objects=dict(type="bool", default=True),
     access_sheet=dict(type="path"),
     renew_command=dict(type="str", default="ansible-playbook access.yml -e mlopslab_access=renew --limit {student}"),
@@ -284,10 +302,12 @@ def main():
                 msg=f"{what}_access is url but {what}_urls has no URL for {', '.join(missing)} and "
                 f"{what}_url_template is not set: give one or the other"
             )
-    kube = KubeApi(get_api_client(module).client.client, params["timeout"])
     try:
+        kube = KubeApi(get_api_client(module).client.client, params["timeout"])
         result = check_labs(params, kube, module.warn)
-    except (LabHealthError, OSError) as err:
+    except (CoreException, LabHealthError, OSError) as err:
+        if params["unanswered"] == "report":
+            module.exit_json(changed=False, cluster_error=str(err))
         module.fail_json(msg=str(err))
     failing = [s for s in result["students"] if s["status"] == "failing"]
     if params["fail_on_unhealthy"] and failing:

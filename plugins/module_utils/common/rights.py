@@ -247,13 +247,15 @@ def clusters_verdict(results: list[dict], playbook: str) -> dict:
         cluster = result["item"]
         namespace = (cluster.get("namespaces") or [""])[0]
         missing = list(result.get("missing") or [])
-        if result.get("failed") and playbook == "verify":
+        # Not asked: the module failed, or said why (unanswered=report).
+        unasked = result.get("cluster_error") or (result.get("failed") and (result.get("msg") or "no answer"))
+        if unasked and playbook == "verify":
             # verify checks every cluster it can and fails the students of one that does not
             # answer (cluster_unreachable): a cluster that could not be asked is no reason to stop.
-            warnings.append(f"could not ask {cluster['name']} what you may read ({result.get('msg') or 'no answer'})")
+            warnings.append(f"could not ask {cluster['name']} what you may read ({unasked})")
             continue
-        if result.get("failed"):
-            why = f"could not ask the API server what you may do ({result.get('msg') or 'no answer'})"
+        if unasked:
+            why = f"could not ask the API server what you may do ({unasked})"
             missing = [right("authorization.k8s.io", "selfsubjectaccessreviews", "create", CLUSTER, why)]
         clusters.append({"name": cluster["name"], "namespace": namespace, "user": result.get("user") or "",
                          "missing": missing, "several": several})  # fmt: skip

@@ -299,7 +299,7 @@ def health(results: list[dict]) -> dict:
         checked = result.get("students") is not None  # fail_on_unhealthy fails with the students
         why = ""
         if not checked:
-            why = result.get("msg") or "no answer from lab_health_info"
+            why = result.get("cluster_error") or result.get("msg") or "no answer from lab_health_info"
             theirs = unreachable(cluster["namespaces"], cluster["name"], why)
         else:
             theirs = result["students"]

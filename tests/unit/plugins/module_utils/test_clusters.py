@@ -4,6 +4,7 @@ loop) put back together per student and per cohort."""
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from plugins.module_utils.access import sheet
@@ -158,10 +159,18 @@ def test_health_is_one_cohort_with_each_student_s_cluster():
     ]  # fmt: skip
 
 
-def test_a_cluster_verify_could_not_check_fails_its_students_and_keeps_the_others():
+@pytest.mark.parametrize(
+    "unanswered",
+    [
+        {"failed": True, "msg": "cannot list the cohort's namespaces: Connection refused"},
+        {"cluster_error": "cannot list the cohort's namespaces: Connection refused"},  # unanswered=report
+    ],
+    ids=["failed", "reported"],
+)
+def test_a_cluster_verify_could_not_check_fails_its_students_and_keeps_the_others(unanswered):
     results = [
         {"item": A, "students": [judged("user01", "healthy"), judged("user03", "healthy")]},
-        {"item": B, "failed": True, "msg": "cannot list the cohort's namespaces: Connection refused"},
+        {"item": B, **unanswered},
     ]
     merged = lab_health.health(results)
     user02 = merged["students"][2]

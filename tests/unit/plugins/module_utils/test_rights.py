@@ -70,11 +70,16 @@ def test_no_answer_is_never_allowed_and_an_optional_right_says_what_is_not_check
     assert any("verify's event evidence" in r["optional"] for r in judged["unchecked"])
 
 
-def test_a_cluster_that_cannot_be_asked_refuses_and_warnings_name_the_cluster():
+@pytest.mark.parametrize(
+    "unasked",
+    [{"failed": True, "msg": "connection refused"}, {"cluster_error": "connection refused"}],
+    ids=["failed", "reported"],  # the module's two ways: unanswered=fail, unanswered=report
+)
+def test_a_cluster_that_cannot_be_asked_refuses_and_warnings_name_the_cluster(unasked):
     cluster = {"name": "course-a", "namespaces": ["user01"]}
     nodes = rights.needed("deploy", capacity="warn")[1]
     results = [
-        {"item": cluster, "failed": True, "msg": "connection refused"},
+        {"item": cluster, **unasked},
         {"item": {"name": "course-b", "namespaces": ["user03"]}, "missing": [], "unchecked": [nodes], "user": "bob"},
     ]
     verdict = rights.clusters_verdict(results, "deploy")
@@ -94,9 +99,12 @@ def test_a_review_asks_for_the_subresource_in_the_students_namespace():
                           "namespace": "user07"}  # fmt: skip
 
 
-def test_verify_goes_on_past_a_cluster_that_cannot_be_asked():
+@pytest.mark.parametrize(
+    "unasked", [{"failed": True, "msg": "connection refused"}, {"cluster_error": "connection refused"}]
+)
+def test_verify_goes_on_past_a_cluster_that_cannot_be_asked(unasked):
     # verify fails that cluster's students itself (cluster_unreachable) and checks the others.
-    results = [{"item": {"name": "course-a", "namespaces": ["user01"]}, "failed": True, "msg": "connection refused"}]
+    results = [{"item": {"name": "course-a", "namespaces": ["user01"]}, **unasked}]
     verdict = rights.clusters_verdict(results, "verify")
     assert verdict["refusal"] == ""
     assert verdict["warnings"] == ["could not ask course-a what you may read (connection refused)"]
