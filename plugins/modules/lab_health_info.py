@@ -106,6 +106,7 @@ options:
       - C(report) returns why as I(cluster_error), without I(students), and does not fail; verify.yml
         asks for it, so that its loop over the clusters says a silent cluster once, in its table,
         instead of printing the failed loop item with every student of that cluster.
+      - With I(fail_on_unhealthy=true) the task fails either way, as the cluster's students are failing.
     type: str
     choices: [fail, report]
     default: fail
@@ -306,7 +307,9 @@ def main():
         kube = KubeApi(get_api_client(module).client.client, params["timeout"])
         result = check_labs(params, kube, module.warn)
     except (CoreException, LabHealthError, OSError) as err:
-        if params["unanswered"] == "report":
+        # fail_on_unhealthy wins: that cluster's students are failing (cluster_unreachable), and a
+        # task asked to fail for a failing student must not pass because it could not look.
+        if params["unanswered"] == "report" and not params["fail_on_unhealthy"]:
             module.exit_json(changed=False, cluster_error=str(err))
         module.fail_json(msg=str(err))
     failing = [s for s in result["students"] if s["status"] == "failing"]

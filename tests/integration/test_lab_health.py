@@ -157,6 +157,27 @@ def test_fail_on_unhealthy_names_the_students(kube, ansible_playbook, tmp_path):
     assert result["msg"] == "2 of 3 students failing: user02 (oom_killed), user04 (object_missing)"
 
 
+@pytest.mark.parametrize("fail_on_unhealthy", [False, True])
+def test_a_cluster_that_does_not_answer_is_reported_and_never_passes_a_failing_check(
+    kube, ansible_playbook, tmp_path, fail_on_unhealthy
+):
+    result = run_health(
+        ansible_playbook,
+        kube,
+        tmp_path,
+        kubeconfig=str(tmp_path / "no-such-kubeconfig"),
+        namespaces=["user01"],
+        prometheus_access="none",
+        unanswered="report",
+        fail_on_unhealthy=fail_on_unhealthy,
+    )
+    if fail_on_unhealthy:  # the students of a cluster that was not looked at are not healthy
+        assert result["failed"] is True and "Could not create API client" in result["msg"]
+    else:  # said once, as data: no students, and not a pass for them either (verify fails them)
+        assert not result.get("failed") and "students" not in result
+        assert "Could not create API client" in result["cluster_error"]
+
+
 @pytest.fixture
 def cohort_with_two_kills(kube, start_exporter, start_prometheus):
     kube.seed(
