@@ -56,7 +56,7 @@ options:
       - C(report) returns why as I(cluster_error), without the other results, and does not fail; the
         playbooks ask for it, so that their loop over the clusters names such a cluster once instead of
         printing the failed loop item with every student of that cluster. Not asked is still not allowed
-        (M(mlopslab.monitoring.rights_verdict) refuses, or for verify warns).
+        (the filter P(mlopslab.monitoring.rights_verdict#filter) refuses, or for verify warns).
     type: str
     choices: [fail, report]
     default: fail
