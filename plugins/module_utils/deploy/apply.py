@@ -60,7 +60,7 @@ def reason(err: Exception) -> str:
 SERVER_FIELDS = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp", "selfLink")
 
 
-def shown(obj: dict | None) -> dict:
+def _as_diffed(obj: dict | None) -> dict:
     """An object as --diff shows it: what the server keeps for itself left out, and a Secret's
     values never shown (a changed one says so, by a digest of its value)."""
     if not obj:
@@ -96,7 +96,7 @@ def _readable():
 
 def object_diff(before: dict | None, after: dict | None) -> str:
     """A unified diff of an object before and after (empty when nothing a reader sees changed)."""
-    old, new = shown(before), shown(after)
+    old, new = _as_diffed(before), _as_diffed(after)
     if old == new:
         return ""
     meta = (after or before or {}).get("metadata") or {}
