@@ -19,6 +19,7 @@ import yaml
 from plugins.module_utils.deploy.fit import fit_problems, lab_budget
 from tests.support import rendered_fixture
 from tests.support.processes import REPO
+from tests.support.rendered_fixture import render
 
 STUDENTS = ["user01", "user02", "user03"]
 SCHEMAS = sorted(
@@ -26,31 +27,6 @@ SCHEMAS = sorted(
     key=lambda p: tuple(int(x) for x in p.name[1:].split("-")[0].split(".")),
 )
 OLDEST, NEWEST = (s.name[1:].split("-")[0] for s in (SCHEMAS[0], SCHEMAS[-1]))
-
-
-def render(build_dir: Path, *extra: str) -> dict[str, list[dict]]:
-    proc = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "playbooks/deploy.yml",
-            "-e",
-            "mlopslab_apply=false",
-            "-e",
-            f"mlopslab_build_dir={build_dir}",
-            *extra,
-        ],
-        cwd=REPO,
-        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
-    return {
-        student: list(yaml.safe_load_all((build_dir / "manifests" / student / "lab.yaml").read_text()))
-        for student in sorted(p.name for p in (build_dir / "manifests").iterdir())
-    }
 
 
 @pytest.fixture(scope="module")

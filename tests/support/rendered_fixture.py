@@ -37,17 +37,28 @@ def fixture_of(rendered: list[dict]) -> list[dict]:
     return [o for o in rendered if o and o["kind"] != "Secret"]
 
 
+def render(build_dir: Path, *extra: str) -> dict[str, list[dict]]:
+    """Each student's rendered objects, as `deploy.yml -e mlopslab_apply=false` writes them."""
+    playbook = [str(Path(sys.executable).parent / "ansible-playbook"), "playbooks/deploy.yml"]
+    proc = subprocess.run(
+        [*playbook, "-e", "mlopslab_apply=false", "-e", f"mlopslab_build_dir={build_dir}", *extra],
+        cwd=REPO,
+        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    return {
+        student: list(yaml.safe_load_all((build_dir / "manifests" / student / "lab.yaml").read_text()))
+        for student in sorted(p.name for p in (build_dir / "manifests").iterdir())
+    }
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as build:
-        playbook = [str(Path(sys.executable).parent / "ansible-playbook"), "playbooks/deploy.yml", "--limit", "user01"]
-        subprocess.run(
-            [*playbook, "-e", "mlopslab_apply=false", "-e", f"mlopslab_build_dir={build}"],
-            cwd=REPO,
-            env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")},
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        rendered = list(yaml.safe_load_all((Path(build) / "manifests" / "user01" / "lab.yaml").read_text()))
+        rendered = render(Path(build), "--limit", "user01")["user01"]
     PATH.write_text(object_list(HEADER, fixture_of(rendered)))
     print(f"wrote {PATH}")
 
