@@ -98,9 +98,10 @@ lint: ## ansible-lint (production profile), yamllint, ruff, argument_specs drift
 	$(BIN)/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
 	mkdir -p build && $(BIN)/antsibull-changelog generate --output build/CHANGELOG.md --output-format md
 	@cmp -s build/CHANGELOG.md CHANGELOG.md || { echo "make: CHANGELOG.md differs from what changelogs/ generates: run antsibull-changelog generate"; exit 1; }
-	@# Every module's and filter's documentation parses (ansible-doc exits 1 on a broken one).
+	@# Every module's, filter's and callback's documentation parses (ansible-doc exits 1 on a broken one).
 	$(BIN)/ansible-doc -t module $(patsubst plugins/modules/%.py,mlopslab.monitoring.%,$(wildcard plugins/modules/*.py)) >/dev/null
 	$(BIN)/ansible-doc -t filter $(patsubst plugins/filter/%.yml,mlopslab.monitoring.%,$(wildcard plugins/filter/*.yml)) >/dev/null
+	$(BIN)/ansible-doc -t callback $(patsubst plugins/callback/%.py,mlopslab.monitoring.%,$(wildcard plugins/callback/*.py)) >/dev/null
 
 # ansible-test sanity as a collection's CI runs it, without a container: its --venv, with the
 # requirements it pins from PyPI, on a copy of the working tree laid out as ansible_collections/

@@ -2,8 +2,9 @@
 
 Deploys N students (30 by default) to the API emulator, deploys again, verifies, and verifies
 against a cluster that does not answer; counts the lines each run prints and where deploy's
-summary starts. Twice: with this repository's ansible.cfg (the YAML result format) and with
-Ansible's defaults (no ansible.cfg: what an installed collection gets). Nothing is timed.
+summary starts. Three times: with this repository's ansible.cfg (the cohort stdout callback, the
+YAML result format), with the same but Ansible's default stdout callback, and with Ansible's
+defaults (no ansible.cfg: what an installed collection gets). Nothing is timed.
 
     .venv/bin/python bench/output.py [--students 30] [--repo PATH]
 
@@ -62,10 +63,20 @@ def main() -> None:
         (collections / "mlopslab" / "monitoring").symlink_to(repo, target_is_directory=True)
         kubernetes = HERE / ".collections" / "ansible_collections" / "kubernetes"
         (collections / "kubernetes").symlink_to(kubernetes.resolve(), target_is_directory=True)
-        configs = (("repository ansible.cfg", repo / "ansible.cfg"), ("Ansible's defaults", tmp / "empty.cfg"))
+        # The repository's settings with Ansible's default stdout callback instead of the cohort one:
+        # what the callback saves, the rest being equal.
+        default_callback = re.sub(r"(?m)^stdout_callback = .*$", "stdout_callback = ansible.builtin.default",
+                                  (repo / "ansible.cfg").read_text())  # fmt: skip
+        (tmp / "default-callback.cfg").write_text(default_callback)
+        configs = (
+            ("repository ansible.cfg", repo / "ansible.cfg"),
+            ("repository ansible.cfg, ansible.builtin.default callback", tmp / "default-callback.cfg"),
+            ("Ansible's defaults", tmp / "empty.cfg"),
+        )
         for name, config in configs:
-            with EmulatedCluster(tmp / f"kubeconfig-{len(name)}", seed_files=[CLUSTER_FIXTURES / "nodes.yml"]) as kube:
-                build = tmp / f"build-{len(name)}"
+            seed = [CLUSTER_FIXTURES / "nodes.yml"]
+            with EmulatedCluster(tmp / f"kubeconfig-{config.stem}", seed_files=seed) as kube:
+                build = tmp / f"build-{config.stem}"
                 env = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
                 env.update(ANSIBLE_CONFIG=str(config), ANSIBLE_NOCOLOR="1", K8S_AUTH_KUBECONFIG=str(kube.kubeconfig),
                            ANSIBLE_COLLECTIONS_PATH=str(collections.parent))  # fmt: skip

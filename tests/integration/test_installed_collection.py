@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -150,3 +151,60 @@ def test_make_ee_context_writes_a_build_context_with_the_artifact():
     )
     requirements = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
     assert {"name": "collections/mlopslab-monitoring.tar.gz", "type": "file"} in requirements["collections"]
+
+
+SAID_ONCE = """\
+- name: Tasks every host runs
+  hosts: all
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  tasks:
+    - name: Change every host
+      ansible.builtin.command: "true"
+    - name: Say nothing
+      ansible.builtin.set_fact:
+        quiet: true
+    - name: Say something once
+      ansible.builtin.debug:
+        msg: said once
+      run_once: true
+    - name: Fail three hosts the same way and one its own way
+      ansible.builtin.fail:
+        msg: "{{ inventory_hostname }}: {{ 'its own way' if inventory_hostname == 'lee01' else 'the same way' }}"
+      when: inventory_hostname in ['kim01', 'kim02', 'kim03', 'lee01']
+"""
+
+
+def test_the_cohort_callback_says_once_what_every_host_did(installed, core, tmp_path):
+    """stdout_callback = mlopslab.monitoring.cohort, from the installed artifact: a result that is
+    only its status is one line for the task's hosts; a failure several hosts share is printed in
+    full once; a debug message is printed; the recap is Ansible's, one line per host."""
+    (tmp_path / "hosts.yml").write_text("all:\n  hosts:\n    kim[01:05]:\n    lee01:\n")
+    (tmp_path / "play.yml").write_text(SAID_ONCE)
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
+    environment.update(ANSIBLE_CONFIG=str(installed / "empty.cfg"),
+                       ANSIBLE_COLLECTIONS_PATH=str(installed / "collections"),
+                       ANSIBLE_STDOUT_CALLBACK="mlopslab.monitoring.cohort", ANSIBLE_NOCOLOR="1",
+                       ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-tmp"))  # fmt: skip
+    proc = subprocess.run([str(core / "ansible-playbook"), "-i", "hosts.yml", "play.yml"], cwd=tmp_path,
+                          env=environment, capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+    run = PlaybookRun(proc)
+    assert run.returncode == 2, run.output
+    lines = run.output.splitlines()
+    assert "changed: kim[01:05], lee01 (6 hosts)" in lines, run.output
+    assert not any(line.startswith(("changed: [", "ok: [kim02]")) for line in lines), run.output
+    assert "Say nothing" not in run.output  # nothing to say: no banner either
+    assert run.output.count('"msg": "said once"') == 1
+    # kim01..kim03 share a failure (but for their names): one in full, the other two in one line.
+    shared = [line for line in lines if line.startswith("fatal: ") and "the same way" not in line]
+    full = [line for line in lines if re.match(r"fatal: \[kim0[123]\]: FAILED!", line)]
+    assert len(full) == 1 and run.output.count(": the same way") == 2, run.output  # its [ERROR] and fatal lines
+    first = full[0].split("[")[1].split("]")[0]
+    rest = ", ".join(sorted({"kim01", "kim02", "kim03"} - {first}))
+    assert f"fatal: {rest} (2 hosts): FAILED! the same as [{first}] above" in shared, run.output
+    assert "its own way" in run.output and any(line.startswith("fatal: [lee01]: FAILED!") for line in lines)
+    assert {host: counts["failed"] for host, counts in run.recap.items()} == {
+        "kim01": 1, "kim02": 1, "kim03": 1, "kim04": 0, "kim05": 0, "lee01": 1,
+    }  # fmt: skip
