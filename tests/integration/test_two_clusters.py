@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 import yaml
@@ -165,6 +166,25 @@ def test_a_cluster_that_does_not_answer_verify_fails_its_students_and_the_others
     report = json.loads(sorted(course.folder.glob("verify-*.json"))[-1].read_text())
     assert [s["namespace"] for s in report["students"]] == ["user01", "user02", "user03"]
     assert [c["checked"] for c in report["clusters"]] == [True, False]
+
+
+def test_the_students_of_a_cluster_that_does_not_answer_fail_once_in_full(kube, course, tmp_path):
+    # The repository's stdout callback (mlopslab.monitoring.cohort): the cluster's failure is the
+    # same for each of its students, so it is printed in full for one and in a line for the other.
+    dead = tmp_path / "dead.kubeconfig"
+    dead.write_text(kube.kubeconfig.read_text().replace(kube.url, "http://127.0.0.1:9"))
+    course.place("user02", dead)
+    course.place("user03", dead)
+    kube.seed(*student_objects("user01"))
+    run = course("verify", "-e", "mlopslab_verify_prometheus_access=none", "-e", "mlopslab_verify_grafana_access=none",
+                 "-e", "mlopslab_verify_student_access=false", check=False)  # fmt: skip
+    assert run.returncode != 0
+    assert {host: counts["failed"] for host, counts in run.recap.items()} == {"user01": 0, "user02": 1, "user03": 1}
+    assert "its 2 students were not checked (cluster_unreachable)" in run.text
+    full = re.findall(r"^fatal: \[(user0[23])\]: FAILED! =>", run.output, re.M)
+    assert len(full) == 1 and run.output.count("cluster_unreachable: its cluster did not answer") == 2, run.output
+    other = ({"user02", "user03"} - set(full)).pop()
+    assert f"fatal: [{other}]: FAILED! the same as [{full[0]}] above" in run.output.splitlines(), run.output
 
 
 def test_kubeconfigs_a_cluster_could_not_issue_fail_its_own_students_only(kube, second, course):
