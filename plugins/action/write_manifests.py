@@ -86,5 +86,6 @@ class ActionModule(ActionBase):
                     raise AnsibleActionFail(f"cannot write {path}: {err.strerror}") from err
             changed |= any(changes) or text != old_text
             results.extend({"changed": c, "path": path} for c in changes)
-        result.update(changed=changed, result={"results": results})
+        # --check: what would change, nothing written; the summary says so as for apply_cohort's dry run.
+        result.update(changed=changed, result={"results": results}, dry_run=bool(self._task.check_mode))
         return result

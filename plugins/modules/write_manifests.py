@@ -64,4 +64,9 @@ result:
       type: list
       elements: dict
       sample: [{"changed": true, "path": "build/manifests/user01/lab.yaml"}]
+dry_run:
+  description: Whether this was check mode, which writes nothing.
+  returned: always
+  type: bool
+  version_added: 1.1.0
 """

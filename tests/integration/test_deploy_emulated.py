@@ -118,6 +118,10 @@ def test_check_first_writes_nothing_and_says_what_would_change(kube, deploy, tmp
     assert first.summary()["user01"]["kubeconfig"] == "-"  # no kubeconfig issued in check mode
     assert [r for r in kube.emulator._requests if is_write(r)] == before, "--check wrote to the cluster"
     assert not (tmp_path / "build" / "credentials").exists() and not (tmp_path / "build" / "mlops-demo").exists()
+    # The summary names no file it did not write.
+    assert "access.csv" not in first.output and "handouts/" not in first.output, first.output[-3000:]
+    said = "--check: nothing was written; without it the access sheet, the handouts and the kubeconfigs go to"
+    assert said in first.text, first.output[-3000:]
     deploy("-e", "mlopslab_wait=false")
     again = deploy("--check")
     assert again.changed() == 0 and again.summary()["user01"]["result"] == "0 would change", again.output[-3000:]

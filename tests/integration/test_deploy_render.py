@@ -163,6 +163,17 @@ def test_a_second_render_changes_nothing(build, ansible_playbook):
     assert run.changed() == 0, run.output[-4000:]
 
 
+def test_render_with_check_writes_nothing_and_says_what_would_change(tmp_path, ansible_playbook):
+    build_dir = tmp_path / "build"
+    run = ansible_playbook("playbooks/deploy.yml", "--check", "-e", "mlopslab_apply=false",
+                           "-e", f"mlopslab_build_dir={build_dir}")  # fmt: skip
+    assert not build_dir.exists()  # no manifest, password file, handout or sheet
+    assert {row["result"] for row in run.summary().values()} == {"20 would change"}, run.output[-3000:]
+    assert f"3 students rendered (--check: not written to {build_dir}/manifests)" in run.text
+    assert f"--check: nothing was written; without it the access sheet and the handouts go to {build_dir}" in run.text
+    assert "access.csv" not in run.output
+
+
 def prometheus_files(objects, target_dir: Path) -> Path:
     config = find(objects, "ConfigMap", "prometheus-config")["data"]
     for name, text in config.items():
