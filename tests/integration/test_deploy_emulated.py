@@ -168,6 +168,9 @@ def test_a_deployment_that_never_becomes_available_fails_its_student_only(kube, 
     assert run.recap["user01"]["failed"] == 1 and run.recap["user02"]["failed"] == 1
     assert "user01: grafana, metrics-exporter, prometheus not available after 5 s" in run.text
     assert "verify.yml --limit user01" in run.text
+    # Every student of the run failed, and the summary is shown all the same (before their reports).
+    assert "cohort mlops-demo: 2 students applied to the cluster, 2 FAILED (their messages say why)" in run.text
+    assert {row["result"] for row in run.summary().values()} == {"FAILED"}, run.output[-3000:]
 
 
 def test_an_unreachable_cluster_is_named_and_nothing_changes(kube, deploy, tmp_path):
