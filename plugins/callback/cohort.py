@@ -122,7 +122,7 @@ class CallbackModule(DefaultCallback):
         self._showing = False  # a result with something to say, shown whatever display_ok_hosts says
         self._task = None  # the task whose plain results wait to be said
         self._statuses = defaultdict(list)  # status -> hosts, for the task
-        self._failures = {}  # (the failure, ignored) -> hosts, the first of whom was printed in full
+        self._failures = {}  # (the task's failure, ignored) -> hosts, the first of whom was printed in full
 
     def get_option(self, k, hostvars=None):  # k: CallbackBase's name for it
         if k == "display_ok_hosts" and self._showing:
@@ -141,18 +141,19 @@ class CallbackModule(DefaultCallback):
             or self._run_is_verbose(result)
         )
 
-    def _show(self, method, result, *args):
-        self._showing = True
+    def _show(self, method, result):
+        """Print as the default callback does; a result with something to say even where ok is hidden."""
+        self._showing = self._says_something(result)
         try:
-            method(result, *args)
+            method(result)
         finally:
             self._showing = False
 
     def _wait(self, result) -> bool:
         """Keep a result that carries nothing but its status for the task's one line; False to print it now."""
-        if not self._grouping() or isinstance(result.task, TaskInclude):
+        if not self._grouping() or isinstance(result.task, TaskInclude) or "results" in result.result:
             return False
-        if self._says_something(result) or "results" in result.result:
+        if self._says_something(result):
             return False
         status = "changed" if result.result.get("changed", False) else "ok"
         if status == "ok" and not self.get_option("display_ok_hosts"):
@@ -162,18 +163,11 @@ class CallbackModule(DefaultCallback):
         return True
 
     def v2_runner_on_ok(self, result):
-        if self._wait(result):
-            return
-        if self._says_something(result):
+        if not self._wait(result):
             self._show(super().v2_runner_on_ok, result)
-        else:
-            super().v2_runner_on_ok(result)
 
     def v2_runner_item_on_ok(self, result):
-        if self._says_something(result):
-            self._show(super().v2_runner_item_on_ok, result)
-        else:
-            super().v2_runner_item_on_ok(result)
+        self._show(super().v2_runner_item_on_ok, result)
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         if not self._grouping() or "results" in result.result or self._run_is_verbose(result):
@@ -182,7 +176,7 @@ class CallbackModule(DefaultCallback):
         # The same failure for several hosts: their own name is the only difference in the message.
         host = result.host.get_name()
         message = re.sub(rf"(?<![\w-]){re.escape(host)}(?![\w-])", "\0", str(result.result.get("msg", "")))
-        hosts = self._failures.setdefault((result.task._uuid, message, ignore_errors), [])
+        hosts = self._failures.setdefault((message, ignore_errors), [])  # emptied when the task ends
         hosts.append(self.host_label(result))
         self._task = result.task
         if len(hosts) == 1:
@@ -195,7 +189,7 @@ class CallbackModule(DefaultCallback):
         self._task, self._statuses, self._failures = None, defaultdict(list), {}
         if task is None:
             return
-        for (_task, _message, ignored), hosts in failures.items():
+        for (_message, ignored), hosts in failures.items():
             if len(hosts) > 1:
                 self._display.display(
                     f"fatal: {_hosts(hosts[1:])}: FAILED! the same as [{hosts[0]}] above",
