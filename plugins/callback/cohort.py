@@ -14,8 +14,8 @@ description:
     cohort. A task that does the same for 30 students says so in one line, not 30.
   - "Results that carry nothing but their status are said at the end of the task, one line per status,
     naming the hosts the way an inventory names a range of them, for example C(changed: user[01:30] (30 hosts))."
-  - A failure that several hosts share (the same message but for the host's own name) is printed in full
-    for the first host, then in one line for the others.
+  - A failure that several hosts share (the same result, message and all, but for the host's own
+    name) is printed in full for the first host, then in one line for the others.
   - Results with something to say are printed as the default callback prints them, host by host, when
     they arrive. These are the messages of C(ansible.builtin.debug) tasks, warnings, loop items, diffs,
     and every result at C(-v) or more.
@@ -56,6 +56,7 @@ requirements:
     in the [defaults] section of C(ansible.cfg)
 """
 
+import json
 import re
 from collections import defaultdict
 
@@ -173,10 +174,13 @@ class CallbackModule(DefaultCallback):
         if not self._grouping() or "results" in result.result or self._run_is_verbose(result):
             super().v2_runner_on_failed(result, ignore_errors)
             return
-        # The same failure for several hosts: their own name is the only difference in the message.
+        # The same failure for several hosts: their own name is the only difference in what the
+        # default callback would print of it (msg, and anything else such as module_stderr).
         host = result.host.get_name()
-        message = re.sub(rf"(?<![\w-]){re.escape(host)}(?![\w-])", "\0", str(result.result.get("msg", "")))
-        hosts = self._failures.setdefault((message, ignore_errors), [])  # emptied when the task ends
+        shown = {key: value for key, value in result.result.items() if not key.startswith("_ansible")}
+        text = json.dumps(shown, sort_keys=True, default=str)
+        failure = re.sub(rf"(?<![\w-]){re.escape(host)}(?![\w-])", "\0", text)
+        hosts = self._failures.setdefault((failure, ignore_errors), [])  # emptied when the task ends
         hosts.append(self.host_label(result))
         self._task = result.task
         if len(hosts) == 1:
@@ -189,7 +193,7 @@ class CallbackModule(DefaultCallback):
         self._task, self._statuses, self._failures = None, defaultdict(list), {}
         if task is None:
             return
-        for (_message, ignored), hosts in failures.items():
+        for (_failure, ignored), hosts in failures.items():
             if len(hosts) > 1:
                 self._display.display(
                     f"fatal: {_hosts(hosts[1:])}: FAILED! the same as [{hosts[0]}] above",
