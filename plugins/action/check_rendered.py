@@ -74,36 +74,42 @@ class ActionModule(ActionBase):
         )
         # Plain data, read as render_cohort registered it (as write_manifests does).
         manifests = json.loads(json.dumps(task_vars[args["rendered"]]["manifests"]))
-        # The lab's pods as rendered, against its own quota and LimitRange: named by setting.
-        fits = {student: found for student, objects in manifests.items() if (found := fit_problems(objects))}
-        problems: dict[str, list[str]] = {}
-        checked = ["the namespace's quota and LimitRange", "containers' environment",
-                   "Grafana's provisioning and dashboards"]  # fmt: skip
-        for found in (program_checks.env_problems(manifests), program_checks.grafana_problems(manifests)):
-            for student, lines in found.items():
-                problems.setdefault(student, []).extend(lines)
-        promtool = shutil.which(args["promtool"])
-        if promtool:
-            for student, lines in promtool_problems(program_checks.prometheus_files(manifests), promtool).items():
-                problems.setdefault(student, []).extend(f"Prometheus refuses {line}" for line in lines)
-            checked.insert(0, "Prometheus's configuration and rules (promtool)")
-        else:
-            result["warnings"] = [PROMTOOL_MISSING]
-        result.update(changed=False, checked=checked)
-        if problems or fits:
-            # One line per problem, its students compressed into ranges (user01 to user30).
-            sharing: dict[str, list[str]] = {}
-            for student, found in problems.items():
-                for line in found:
-                    sharing.setdefault(line, []).append(student)
-            lines = settings.report(fits)
-            lines += sorted(f"{settings.compress(students)}: {line}" for line, students in sharing.items())
-            result.update(
-                failed=True,
-                msg=f"{len(lines)} problem{'s' if len(lines) != 1 else ''} in the students' rendered labs (their "
-                "namespaces' guard rails, what their programs would read); nothing was written or applied:"
-                + "".join(f"\n  - {line}" for line in lines),
-            )
-        else:
-            result["msg"] = f"{len(manifests)} students: checked {', '.join(checked)}"
-        return result
+        return {**result, **check_manifests(manifests, args["promtool"])}
+
+
+def check_manifests(manifests: dict[str, list[dict]], promtool_name: str = "promtool") -> dict:
+    """{checked, msg, warnings?}, or {failed, msg} naming every problem of every student."""
+    result: dict = {}
+    # The lab's pods as rendered, against its own quota and LimitRange: named by setting.
+    fits = {student: found for student, objects in manifests.items() if (found := fit_problems(objects))}
+    problems: dict[str, list[str]] = {}
+    checked = ["the namespace's quota and LimitRange", "containers' environment",
+               "Grafana's provisioning and dashboards"]  # fmt: skip
+    for found in (program_checks.env_problems(manifests), program_checks.grafana_problems(manifests)):
+        for student, lines in found.items():
+            problems.setdefault(student, []).extend(lines)
+    promtool = shutil.which(promtool_name)
+    if promtool:
+        for student, lines in promtool_problems(program_checks.prometheus_files(manifests), promtool).items():
+            problems.setdefault(student, []).extend(f"Prometheus refuses {line}" for line in lines)
+        checked.insert(0, "Prometheus's configuration and rules (promtool)")
+    else:
+        result["warnings"] = [PROMTOOL_MISSING]
+    result.update(changed=False, checked=checked)
+    if problems or fits:
+        # One line per problem, its students compressed into ranges (user01 to user30).
+        sharing: dict[str, list[str]] = {}
+        for student, found in problems.items():
+            for line in found:
+                sharing.setdefault(line, []).append(student)
+        lines = settings.report(fits)
+        lines += sorted(f"{settings.compress(students)}: {line}" for line, students in sharing.items())
+        result.update(
+            failed=True,
+            msg=f"{len(lines)} problem{'s' if len(lines) != 1 else ''} in the students' rendered labs (their "
+            "namespaces' guard rails, what their programs would read); nothing was written or applied:"
+            + "".join(f"\n  - {line}" for line in lines),
+        )
+    else:
+        result["msg"] = f"{len(manifests)} students: checked {', '.join(checked)}"
+    return result

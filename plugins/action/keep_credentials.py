@@ -20,19 +20,24 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec={"rendered": {"type": "str", "required": True}})
-        credentials = task_vars[args["rendered"]].get("credentials") or {}
-        new = {student: c for student, c in credentials.items() if c["source"] == "new"}
-        restored = {s: c for s, c in credentials.items() if c["source"] == "cluster" and not c.get("in_file")}
-        written = []
-        for student, credential in {**new, **restored}.items():
-            if self._task.check_mode:
-                continue
-            try:
-                write_private(credential["path"], credential["password"])
-            except OSError as err:
-                raise AnsibleActionFail(f"{student}: cannot keep the Grafana password in {credential['path']}: "
-                                        f"{err.strerror}; nothing was applied") from err  # fmt: skip
-            written.append(credential["path"])
-        result.update(changed=False, written=written, new=sorted(new), restored=sorted(restored))
+        result.update(keep(task_vars[args["rendered"]].get("credentials") or {}, self._task.check_mode))
         result["_ansible_no_log"] = False  # paths only; the passwords stay in the registered render
         return result
+
+
+def keep(credentials: dict[str, dict], check_mode: bool) -> dict:
+    """Write the passwords generated now and those read back that the folder lacks (none in check
+    mode): {written, new, restored}. AnsibleActionFail when one cannot be written."""
+    new = {student: c for student, c in credentials.items() if c["source"] == "new"}
+    restored = {s: c for s, c in credentials.items() if c["source"] == "cluster" and not c.get("in_file")}
+    written = []
+    for student, credential in {**new, **restored}.items():
+        if check_mode:
+            continue
+        try:
+            write_private(credential["path"], credential["password"])
+        except OSError as err:
+            raise AnsibleActionFail(f"{student}: cannot keep the Grafana password in {credential['path']}: "
+                                    f"{err.strerror}; nothing was applied") from err  # fmt: skip
+        written.append(credential["path"])
+    return {"changed": False, "written": written, "new": sorted(new), "restored": sorted(restored)}

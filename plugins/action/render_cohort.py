@@ -114,9 +114,23 @@ class ActionModule(ActionBase):
                 "held": {"type": "str"},
             }
         )
+        answers = task_vars.get(args["held"]) if args["held"] else None
+        held_passwords, _unread, unusable = held.combine((answers or {}).get("results") or [])
+        rendered = self.render(task_vars, args["roles"], args["records"], args["role_vars"], (held_passwords, unusable))
+        return {**result, **rendered}
+
+    def render(self, task_vars: dict, role_entries: list[dict], records_name: str | None,
+               role_vars: str = "_mlopslab_role_vars", on_cluster: tuple[dict, dict] = ({}, {}),
+               given: dict | None = None) -> dict:  # fmt: skip
+        """{manifests, records, credentials, students}, or {failed, msg} naming every problem.
+        ``on_cluster``: the Grafana passwords the Secrets hold, and the Secrets that give none;
+        ``given``: variables the calling step made in the same task (the settings' answer, which
+        the roles' variables read as a registered result)."""
+        result: dict = {}
+        args = {"records": records_name, "role_vars": role_vars}
         cohort = CohortVariables(self, task_vars)  # the one reader validate_settings uses too
         hosts = list(task_vars["ansible_play_hosts"])
-        roles = {entry["name"]: {**self._role(entry["name"]), "template": entry["template"]} for entry in args["roles"]}
+        roles = {entry["name"]: {**self._role(entry["name"]), "template": entry["template"]} for entry in role_entries}
         # What is handed out belongs to the access role, whichever verb renders it.
         records_source = args["records"] and os.path.join(COLLECTION, "roles", "access", "templates", args["records"])
         # One templar per template, reused for every student.
@@ -124,12 +138,9 @@ class ActionModule(ActionBase):
             role["text"], role["templar"] = self._template(os.path.join(role["path"], "templates", role["template"]))
         if records_source:
             records_text, records_templar = self._template(records_source)
-        answers = task_vars.get(args["held"]) if args["held"] else None
-        held_passwords, _unread, unusable = held.combine((answers or {}).get("results") or [])
-        on_cluster = (held_passwords, unusable)
         manifests, records, credentials, problems = {}, {}, {}, []
         for student in hosts:
-            base = cohort[student].raw
+            base = {**cohort[student].raw, **(given or {})}
             try:
                 credentials[student] = self._credential(student, base, on_cluster)
             except AnsibleError as err:

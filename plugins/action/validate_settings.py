@@ -175,7 +175,14 @@ class ActionModule(ActionBase):
                 "outputs": {"type": "dict", "default": {}},
             }
         )
-        students = args["students"] or list(task_vars.get("ansible_play_hosts") or [])
+        return {**result, **self.validate(task_vars, args["students"], args["clusters_only"], args["outputs"])}
+
+    def validate(self, task_vars: dict, students=None, clusters_only: bool = False, outputs=None) -> dict:
+        """Every setting of every student judged: {clusters, namespaces, inventory_namespaces, msg},
+        or {failed, msg} naming every problem (deploy_cohort's first step calls this too)."""
+        args = {"clusters_only": clusters_only, "outputs": outputs or {}}
+        result = {}
+        students = students or list(task_vars.get("ansible_play_hosts") or [])
         specs, defaults = self._roles()
         declared = set().union(*(set(s) for s in specs.values())) | PLAY_VARIABLES
         cohort = CohortVariables(self, task_vars)

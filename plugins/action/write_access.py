@@ -44,28 +44,38 @@ class ActionModule(ActionBase):
             }
         )
         records = json.loads(json.dumps(args["records"]))  # plain data, not Ansible's tagged types
-        sheet_path = layout.sheet(args["dest"])
-        written = []
-        if not self._task.check_mode:
-            make_private_dirs(os.path.join(args["dest"], layout.HANDOUTS))
-        templar = self._templar.copy_with_new_env(available_variables={})
-        handout = (TEMPLATES / f"handout.{args['language']}.md.j2").read_text(encoding="utf-8")
-        try:
-            texts = {}
-            for record in records:
-                templar.available_variables = handed_out.handout_values(record)
-                texts[record["handout"]] = render_text(templar, handout, f"handout.{args['language']}.md.j2")
-            templar.available_variables = {
-                "rows": handed_out.sheet_rows(records, read_text(sheet_path), tuple(args["keep"]))
-            }
-            sheet = render_text(templar, (TEMPLATES / "access.csv.j2").read_text(encoding="utf-8"), "access.csv.j2")
-        except (ValueError, AnsibleError) as err:  # an edited template that no longer renders
-            result.update(failed=True, msg=f"the handouts and the access sheet were not written: {err}")
-            return result
-        for path, text in texts.items():
-            if not self._task.check_mode and write_if_changed(path, text):
-                written.append(path)
-        if not self._task.check_mode and write_if_changed(sheet_path, sheet):
-            written.append(sheet_path)
-        result.update(changed=bool(written), written=written, sheet=sheet_path)
+        result.update(write_access(self._templar, args["dest"], records, args["keep"], args["language"],
+                                   self._task.check_mode))  # fmt: skip
         return result
+
+
+def write_access(templar, dest: str, records: list[dict], keep: list[str], language: str, check_mode: bool) -> dict:
+    """Write the handouts and the access sheet from the records (nothing in check mode):
+    {changed, written, sheet}, or {failed, msg} when a template no longer renders."""
+    result: dict = {}
+    args = {"dest": dest, "keep": keep, "language": language}
+    sheet_path = layout.sheet(args["dest"])
+    written = []
+    if not check_mode:
+        make_private_dirs(os.path.join(args["dest"], layout.HANDOUTS))
+    templar = templar.copy_with_new_env(available_variables={})
+    handout = (TEMPLATES / f"handout.{args['language']}.md.j2").read_text(encoding="utf-8")
+    try:
+        texts = {}
+        for record in records:
+            templar.available_variables = handed_out.handout_values(record)
+            texts[record["handout"]] = render_text(templar, handout, f"handout.{args['language']}.md.j2")
+        templar.available_variables = {
+            "rows": handed_out.sheet_rows(records, read_text(sheet_path), tuple(args["keep"]))
+        }
+        sheet = render_text(templar, (TEMPLATES / "access.csv.j2").read_text(encoding="utf-8"), "access.csv.j2")
+    except (ValueError, AnsibleError) as err:  # an edited template that no longer renders
+        result.update(failed=True, msg=f"the handouts and the access sheet were not written: {err}")
+        return result
+    for path, text in texts.items():
+        if not check_mode and write_if_changed(path, text):
+            written.append(path)
+    if not check_mode and write_if_changed(sheet_path, sheet):
+        written.append(sheet_path)
+    result.update(changed=bool(written), written=written, sheet=sheet_path)
+    return result

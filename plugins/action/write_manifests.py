@@ -71,21 +71,28 @@ class ActionModule(ActionBase):
         # 2,000 objects as a task argument cost 1 s of a 100-student render, the write 0.4 s.
         source = task_vars[args["rendered"]]["manifests"] if args["rendered"] else args["students"]
         students = json.loads(json.dumps(source))
-        results, changed = [], False
-        for student, objects in students.items():
-            if not isinstance(objects, list):
-                raise AnsibleActionFail(f"students.{student} must be a list of objects, got {type(objects).__name__}")
-            path = os.path.join(args["dest"], student, "lab.yaml")
-            old_text = read_text(path)
-            text = dump(objects)
-            changes = object_changes(old_text, objects) if text != old_text else [False] * len(objects)
-            if text != old_text and not self._task.check_mode:
-                try:
-                    write_private(path, text)
-                except OSError as err:
-                    raise AnsibleActionFail(f"cannot write {path}: {err.strerror}") from err
-            changed |= any(changes) or text != old_text
-            results.extend({"changed": c, "path": path} for c in changes)
+        changed, results = write_all(args["dest"], students, self._task.check_mode)
         # --check: what would change, nothing written; the summary says so as for apply_cohort's dry run.
         result.update(changed=changed, result={"results": results}, dry_run=bool(self._task.check_mode))
         return result
+
+
+def write_all(dest: str, students: dict[str, list[dict]], check_mode: bool) -> tuple[bool, list[dict]]:
+    """Write each student's objects to <dest>/<student>/lab.yaml (none in check mode): (whether
+    anything changed, one result per object in kubernetes.core.k8s's shape, students in order)."""
+    results, changed = [], False
+    for student, objects in students.items():
+        if not isinstance(objects, list):
+            raise AnsibleActionFail(f"students.{student} must be a list of objects, got {type(objects).__name__}")
+        path = os.path.join(dest, student, "lab.yaml")
+        old_text = read_text(path)
+        text = dump(objects)
+        changes = object_changes(old_text, objects) if text != old_text else [False] * len(objects)
+        if text != old_text and not check_mode:
+            try:
+                write_private(path, text)
+            except OSError as err:
+                raise AnsibleActionFail(f"cannot write {path}: {err.strerror}") from err
+        changed |= any(changes) or text != old_text
+        results.extend({"changed": c, "path": path} for c in changes)
+    return changed, results

@@ -21,11 +21,13 @@ class KubeApi:
         self._api = api_client
         self._timeout = timeout
 
-    def call(self, method: str, path: str, query: dict | None = None, body: dict | None = None) -> tuple[int, dict]:
-        """(HTTP status, JSON answer) of one request; an error status is returned, not raised."""
+    def call(self, method: str, path: str, query: dict | None = None, body: dict | None = None,
+             content_type: str = "application/json") -> tuple[int, dict]:  # fmt: skip
+        """(HTTP status, JSON answer) of one request; an error status is returned, not raised.
+        ``content_type``: application/merge-patch+json for a PATCH."""
         params = {
             "query_params": list((query or {}).items()),
-            "header_params": {"Accept": "application/json", "Content-Type": "application/json"},
+            "header_params": {"Accept": "application/json", "Content-Type": content_type},
             "auth_settings": ["BearerToken"],
             "body": body,
         }

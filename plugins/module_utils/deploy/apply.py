@@ -104,19 +104,26 @@ def object_diff(before: dict | None, after: dict | None) -> str:
     name = f"{where}{(after or before or {}).get('kind')}/{meta.get('name')}"
     lines = difflib.unified_diff(
         yaml.dump(old, Dumper=_readable(), sort_keys=True).splitlines() if old else [],
-        yaml.dump(new, Dumper=_readable(), sort_keys=True).splitlines(),
+        yaml.dump(new, Dumper=_readable(), sort_keys=True).splitlines() if after else [],
         fromfile=f"{name} (on the cluster)" if old else f"{name} (new)",
-        tofile=f"{name} (after the apply)",
+        # None after: removed (the render no longer contains it).
+        tofile=f"{name} (after the apply)" if after else f"{name} (removed: no longer rendered)",
         lineterm="",
     )
     return "\n".join(lines)
 
 
-def _listed(svc, resources: dict, selector: str, field_manager: str, keep: bool) -> tuple[dict, set, dict]:
+def _listed(svc, resources: dict, selector: str, field_manager: str, keep: bool,
+            given: list[dict] | None = None) -> tuple[dict, set, dict]:  # fmt: skip
     """(owned, unlisted, live): this manager's managedFields entry of every object that exists now,
     one list per kind; the kinds that could not be listed (their changes are read per object);
-    the objects themselves when ``keep`` (for --diff)."""
+    the objects themselves when ``keep`` (for --diff). ``given``: the objects the caller listed
+    already (each with apiVersion and kind), for the kinds it holds: those are not listed again."""
     owned, unlisted, live = {}, set(), {}
+    for obj in given or []:
+        owned[key(obj)] = mine(obj.get("metadata") or {}, field_manager)
+        if keep:
+            live[key(obj)] = obj
     for api_kind, resource in resources.items():
         try:
             listed = svc.client.get(resource, label_selector=selector, serialize=False)
@@ -141,6 +148,7 @@ def apply_objects(
     workers: int,
     dry_run: bool = False,
     diff: bool = False,
+    listed: tuple[list[dict], set] | None = None,
 ) -> tuple[list[dict], int]:
     """(one result per definition, in order; API requests made, discovery apart).
 
@@ -149,7 +157,9 @@ def apply_objects(
     namespace this run would create cannot be dry-run (the server answers that the namespace is
     not found): it is reported as one that would be created, without a request.
     ``diff``: each changed object's entry carries ``diff``, the object as listed before and as the
-    server answered the apply (object_diff)."""
+    server answered the apply (object_diff).
+    ``listed``: (objects, kinds listed) the caller has already listed with the same selector: the
+    kinds listed are not listed again (a kind listed with no object has none)."""
     requests = 0
     resources, errors = {}, {}
     for definition in definitions:
@@ -161,8 +171,10 @@ def apply_objects(
         except Exception as err:  # an unknown kind: its objects fail, the others go on
             errors[api_kind] = f"no such kind in the cluster's API: {api_kind[1]} {api_kind[0]} ({reason(err)})"
 
-    owned, unlisted, live = _listed(svc, resources, ",".join(label_selectors), field_manager, diff)
-    requests += len(resources)
+    given, given_kinds = listed or ([], set())
+    to_list = {k: r for k, r in resources.items() if k not in given_kinds}
+    owned, unlisted, live = _listed(svc, to_list, ",".join(label_selectors), field_manager, diff, given)
+    requests += len(to_list)
 
     new_namespaces: set[str] = set()  # --check: Namespaces the dry run says would be created
 

@@ -238,3 +238,42 @@ def capacity(nodes: list[dict], pods: list[dict], lab: dict[str, list[dict]]) ->
     elif fits:
         verdicts = [f"The cohort fits each of its {len(reports)} clusters' free capacity."]
     return {"fits": fits, "table": table, "verdict": " ".join(verdicts), "clusters": reports}
+
+
+# ---------------------------------------------------------------- what is kept of other tenants
+# The capacity check reads every Pod of a shared cluster. What it keeps is what the scheduler
+# counts, nothing else: another course's environment (passwords in env), commands, images and
+# names never leave the reading function, so they reach no task result, log or AWX job record.
+def _requests_only(container: dict) -> dict:
+    return {"resources": {k: v for k, v in (container.get("resources") or {}).items() if k in ("requests", "limits")}}
+
+
+def pod_usage(pod: dict) -> dict:
+    """A Pod as the capacity check needs it: its namespace, phase, node and what its containers
+    request and limit."""
+    spec = pod.get("spec") or {}
+    kept = {"containers": [_requests_only(c) for c in spec.get("containers") or []]}
+    if spec.get("initContainers"):
+        kept["initContainers"] = [_requests_only(c) for c in spec["initContainers"]]
+    if spec.get("overhead"):
+        kept["overhead"] = spec["overhead"]
+    if spec.get("nodeName"):
+        kept["nodeName"] = spec["nodeName"]
+    return {
+        "metadata": {"namespace": (pod.get("metadata") or {}).get("namespace")},
+        "spec": kept,
+        "status": {"phase": (pod.get("status") or {}).get("phase")},
+    }
+
+
+def node_usage(node: dict) -> dict:
+    """A Node as the capacity check needs it: name, whether it takes pods, what it can hold."""
+    spec, status = node.get("spec") or {}, node.get("status") or {}
+    return {
+        "metadata": {"name": (node.get("metadata") or {}).get("name")},
+        "spec": {k: spec[k] for k in ("unschedulable", "taints") if k in spec},
+        "status": {
+            "allocatable": status.get("allocatable") or {},
+            "conditions": [{k: c.get(k) for k in ("type", "status", "reason")} for c in status.get("conditions") or []],
+        },
+    }

@@ -115,6 +115,7 @@ def fit_problems(objects: list[dict]) -> list[dict]:
                         need,
                     )
                 )
+    problems += count_problems(objects, quota)
     for deployment in _deployments(objects):
         pod = deployment["spec"]["template"]["spec"]
         name = deployment["metadata"]["name"]
@@ -137,4 +138,57 @@ def fit_problems(objects: list[dict]) -> list[dict]:
                         str(cap),
                     )
                 )
+    return problems
+
+
+# Object counts a ResourceQuota may cap (its quota key -> the kind it counts), as the quota
+# admission plugin counts them: an object over the count is refused at create ("exceeded quota:
+# lab-quota, requested: services=1, used: services=2, limited: services=2"). The server's dry run
+# cannot see it in a namespace whose quota does not exist yet: counted here, from the render.
+COUNTED = {
+    "services": ("Service", None),
+    "configmaps": ("ConfigMap", None),
+    "secrets": ("Secret", None),
+    "persistentvolumeclaims": ("PersistentVolumeClaim", None),
+    "services.nodeports": ("Service", "NodePort"),
+    "services.loadbalancers": ("Service", "LoadBalancer"),
+}
+
+
+def _counted(objects: list[dict], key: str) -> int:
+    if key.startswith("count/"):  # count/deployments.apps, count/services
+        resource, _dot, group = key[len("count/") :].partition(".")
+        plural = {"deployments": "Deployment", "services": "Service", "configmaps": "ConfigMap", "secrets": "Secret",
+                  "ingresses": "Ingress", "serviceaccounts": "ServiceAccount"}.get(resource)  # fmt: skip
+        return sum(1 for o in objects if o.get("kind") == plural and (o.get("apiVersion") or "").startswith(group))
+    kind, service_type = COUNTED[key]
+    return sum(
+        1
+        for o in objects
+        if o.get("kind") == kind and (service_type is None or (o.get("spec") or {}).get("type") == service_type)
+    )
+
+
+def count_problems(objects: list[dict], quota: dict) -> list[dict]:
+    """The lab's own objects against the counts its ResourceQuota allows."""
+    problems = []
+    for key, allowed in quota.items():
+        if key not in COUNTED and not key.startswith("count/"):
+            continue
+        try:
+            limit = parse_quantity(allowed)
+        except ValueError:
+            continue  # not a quantity: the settings check names it
+        need = _counted(objects, key)
+        if limit < need:
+            problems.append(
+                problem(
+                    f"{QUOTA_SETTING}['{key}']",
+                    allowed,
+                    f"is below the {need} the lab itself creates: the API would refuse the lab's last "
+                    f"{need - int(limit)} (exceeded quota), before students create any of their own",
+                    f"at least {need}, plus what students create themselves",
+                    str(need + 2),
+                )
+            )
     return problems

@@ -10,6 +10,9 @@ ready answer (Jinja over the whole result list, per student, cost ~60 ms a stude
 
 from __future__ import annotations
 
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.settings import compress
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.text import columns
+
 
 def object_name(obj: dict) -> str:
     return f"{obj.get('kind', '?')}/{(obj.get('metadata') or {}).get('name', '?')}"
@@ -46,6 +49,7 @@ def deploy_outcomes(
     deployments: list[dict] | None = None,
     wait_timeout: float | None = None,
     wait_error: str | None = None,
+    removed: dict[str, list[dict]] | None = None,
 ) -> dict[str, dict]:
     """Each student's share of one apply (kubernetes.core.k8s with continue_on_error) or write.
 
@@ -54,7 +58,9 @@ def deploy_outcomes(
     entry per object under `result.results`, or without them when the module failed as a whole
     (then every object carries its `msg`); deployments: the cohort's Deployments after the
     wait, or None when there was no wait; wait_error: why the Deployments could not be listed
-    (then nobody's can be said to be available, and every student fails with the reason).
+    (then nobody's can be said to be available, and every student fails with the reason);
+    removed: student -> the objects of their set the render no longer contains ({name, error,
+    diff?}), removed by the run (or, dry run, that would be).
 
     Returns student -> {objects, changed, errors, waiting, failed, message}.
     """
@@ -81,6 +87,10 @@ def deploy_outcomes(
             for name, result in pairs
             if result.get("error") or result.get("failed")
         ]
+        gone = (removed or {}).get(student) or []
+        dropped = " (would be removed)" if outcome.get("dry_run") else " (removed)"
+        changed += [f"{r['name']}{dropped}" for r in gone if not r.get("error")]
+        errors += [f"{r['name']}: not removed: {r['error']}" for r in gone if r.get("error")]
         late = waiting.get(namespace, [])
         # --check: the server's dry run said what would change; nothing was applied.
         verb = (
@@ -107,7 +117,8 @@ def deploy_outcomes(
             "waiting": late,
             "failed": bool(errors or late or wait_error),
             "dry_run": bool(outcome.get("dry_run")),
-            "diffs": [result["diff"] for _obj, result in pairs if result.get("diff")],  # --diff only
+            "diffs": [r["diff"] for _obj, r in pairs if r.get("diff")] + [r["diff"] for r in gone if r.get("diff")],
+            "removed": [r["name"] for r in gone if not r.get("error")],
             "message": "\n".join(lines),  # one line each: printed as a block, never folded
         }
     return answers
@@ -160,7 +171,8 @@ def clusters_deploy_outcomes(
                 wait_error = wait.get("msg") or "no answer from the API"
         students = dict(zip(cluster["students"], cluster["namespaces"], strict=True))
         objects = [manifests[s] for s in cluster["students"]]
-        answers.update(deploy_outcomes(students, objects, result, deployments, wait_timeout, wait_error))
+        removed = result.get("removed")
+        answers.update(deploy_outcomes(students, objects, result, deployments, wait_timeout, wait_error, removed))
     return answers
 
 
@@ -182,3 +194,57 @@ def student_reports(outcomes: dict[str, dict], accesses: dict[str, dict]) -> dic
             "failed": bool(outcome["failed"]) or bool(access.get("error")),
         }
     return reports
+
+
+def summary_text(params: dict, answers: dict, reports: dict, records: dict, manifests: dict, accesses: dict,
+                 clusters: list[dict], restored: list[str]) -> list[str]:  # fmt: skip
+    """The cohort's summary as printed after a deploy: the heading, the table (summary_rows), and
+    what the instructor must know of the run's outputs. ``params``: the pipeline's (cohort, apply,
+    check_mode, render_dir, cohort_dir, language, token ttls as given)."""
+    failing = sorted(s for s, r in reports.items() if r["failed"])
+    check = params["check_mode"]
+    if params["apply"]:
+        where = f"applied to {len(clusters)} clusters" if len(clusters) > 1 else "applied to the cluster"
+    elif check:
+        where = f"rendered (--check: not written to {params['render_dir']})"
+    else:
+        where = f"rendered to {params['render_dir']}"
+    failed = f", {len(failing)} FAILED (their messages say why)" if failing else ""
+    lines = [f"cohort {params['cohort']}: {len(answers)} students {where}{failed}"]
+    rows = summary_rows(list(answers), records, manifests, accesses, answers, clusters if params["apply"] else [])
+    lines += columns(rows).split("\n")
+    removed: dict[str, list[str]] = {}
+    for student, answer in sorted(answers.items()):
+        if answer.get("removed"):
+            removed.setdefault(", ".join(answer["removed"]), []).append(student)
+    for what, students in removed.items():
+        verb = "would remove" if check else "removed"
+        lines.append(f"{compress(students)}: {verb} what the render no longer contains: {what}")
+    if not params["apply"]:
+        lines.append(
+            "The API server's own check (a server-side dry run) was not made: render mode talks to no cluster. "
+            f"kubectl apply --dry-run=server -R -f {params['render_dir']} makes it."
+        )
+    shortened = sorted(a["token_expires"] for a in accesses.values() if a.get("shortened"))
+    if shortened:
+        lines += [
+            f"The API server granted shorter tokens than mlopslab_student_token_ttl ({params['token_ttl']}) asks for "
+            f"(its --service-account-max-token-expiration): they expire from {shortened[0]}. Rerun deploy.yml before "
+            "then; it renews tokens that expire within mlopslab_student_token_renew_before "
+            f"({params['token_renew_before']}).",
+        ]
+    if restored:
+        lines.append(
+            f"{len(restored)} students' Grafana passwords were read back from their Secrets (the credentials folder "
+            "did not have them: a new clone, another machine, an AWX job, or another run created them): the handouts "
+            f"say what each Grafana holds. {', '.join(restored)}"
+        )
+    folder = params["cohort_dir"]
+    if check:
+        what = ", the handouts and the kubeconfigs" if params["apply"] else " and the handouts"
+        lines.append(f"--check: nothing was written; without it the access sheet{what} go to {folder}")
+    else:
+        lines.append(f"access sheet: {folder}/access.csv (mode 0600; keep it out of chats and git)")
+        kubeconfigs = f", kubeconfigs: {folder}/kubeconfigs/<student>.yaml" if params["apply"] else ""
+        lines.append(f"handouts ({params['language']}): {folder}/handouts/<student>.md{kubeconfigs}")
+    return lines

@@ -65,3 +65,13 @@ def test_diff_of_a_new_object_shows_it_whole():
     config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "n"}, "data": {"k": "v"}}
     text = object_diff(None, config)
     assert text.splitlines()[0] == "--- n: ConfigMap/c (new)" and "+  k: v" in text
+
+
+def test_diff_of_a_removed_object_shows_it_going_and_never_a_secret():
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "n"},
+              "data": {"admin-password": "b2xkLXBhc3N3b3Jk"}}  # fmt: skip
+    text = object_diff(secret, None)
+    lines = text.splitlines()
+    assert lines[:2] == ["--- n: Secret/s (on the cluster)", "+++ n: Secret/s (removed: no longer rendered)"]
+    assert all(line[0] != "+" for line in lines[2:] if not line.startswith("@@")) and "-kind: Secret" in lines
+    assert "b2xkLXBhc3N3b3Jk" not in text

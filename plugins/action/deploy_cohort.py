@@ -1,0 +1,171 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""deploy.yml's work in one task: the pipeline of module_utils/deploy/pipeline.py, wired to
+Ansible here (each student's variables, the roles' templates, the controller's files).
+
+The cluster work runs in this process, on the controller, as every task of deploy.yml does
+(connection local): one client per cluster for the whole run, where a module per step cost a
+Python process each (1-1.5 s: the interpreter, the client's import, the API's discovery), and a
+process that lives as long as the run, so the run's hold on its students (a Lease) is renewed
+until the last write. The Python that runs ansible-playbook must have the kubernetes client: when
+it has not, the task says so, naming that Python."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.plugins.action import ActionBase
+from ansible_collections.mlopslab.monitoring.plugins.action.check_rendered import check_manifests
+from ansible_collections.mlopslab.monitoring.plugins.action.keep_credentials import keep
+from ansible_collections.mlopslab.monitoring.plugins.action.render_cohort import ActionModule as RenderCohort
+from ansible_collections.mlopslab.monitoring.plugins.action.validate_settings import ActionModule as ValidateSettings
+from ansible_collections.mlopslab.monitoring.plugins.action.write_access import LANGUAGES, write_access
+from ansible_collections.mlopslab.monitoring.plugins.action.write_manifests import write_all
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.access import tokens
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.errors import Refused
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.pipeline import Deploy
+
+# The four lab roles, in apply order, and what is handed out (the access role's template).
+LAB_ROLES = (
+    {"name": "student_namespace", "template": "namespace.yaml.j2"},
+    {"name": "metrics_exporter", "template": "exporter.yaml.j2"},
+    {"name": "prometheus", "template": "prometheus.yaml.j2"},
+    {"name": "grafana", "template": "grafana.yaml.j2"},
+)
+RECORDS = "record.yml.j2"
+
+ARGUMENT_SPEC = {
+    "cohort": {"type": "str", "required": True},
+    # The settings' values as given: validate_settings judges them (one message for every problem)
+    # before the pipeline reads them (Controller.params).
+    "apply": {"type": "raw", "default": True},
+    "render_dir": {"type": "path", "required": True},
+    "cohort_dir": {"type": "path", "required": True},
+    "outputs": {"type": "dict", "default": {}},
+    "capacity_check": {"type": "raw", "default": "fail"},
+    "wait": {"type": "raw", "default": True},
+    "wait_timeout": {"type": "raw", "default": 300},
+    "ingress": {"type": "bool", "default": False},
+    "lock_takeover": {"type": "raw", "default": False},
+    "token_ttl": {"type": "raw", "default": "16w"},
+    "token_renew_before": {"type": "raw", "default": "7d"},
+    "language": {"type": "raw", "default": "ko"},
+    "inventory_students": {"type": "list", "elements": "str", "default": []},
+    "inventory_sources": {"type": "list", "elements": "str", "default": []},
+    "yaml_results": {"type": "bool", "default": True},
+}
+KUBERNETES_MISSING = (
+    "The Python that runs ansible-playbook ({python}) has no kubernetes client, which deploy uses to reach the "
+    "cluster: install it into that Python ({python} -m pip install kubernetes), or run ansible-playbook from the "
+    "virtualenv that has it, or render without a cluster: -e mlopslab_apply=false. Nothing was changed."
+)
+
+
+def plain(data):
+    """Ansible's tagged strings and containers as plain Python data (YAML and JSON dumpers refuse
+    the tagged ones): the pipeline works on what the API and the files will receive."""
+    return json.loads(json.dumps(data))
+
+
+def api_client_factory(**auth):
+    """kubernetes.core's client (its connection options and K8S_AUTH_* variables), imported when a
+    cluster is first reached: a render-only run needs no kubernetes client."""
+    if importlib.util.find_spec("kubernetes") is None:
+        raise Refused(KUBERNETES_MISSING.format(python=sys.executable))
+    from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client  # noqa: PLC0415
+
+    return get_api_client(**auth)
+
+
+class Controller:
+    """The pipeline's controller side: Ansible's variables, templates and files."""
+
+    def __init__(self, action: ActionModule, task_vars: dict, params: dict) -> None:
+        self.action = action
+        self.task_vars = task_vars
+        self.p = params
+        self.check_mode = bool(action._task.check_mode)
+
+    def _sibling(self, cls):
+        """Another action of this collection, run inside this task (its own task's variables)."""
+        a = self.action
+        return cls(a._task, a._connection, a._play_context, a._loader, a._templar, a._shared_loader_obj)
+
+    def validate(self) -> dict:
+        """Every setting judged; then the pipeline's parameters read as their types."""
+        found = self._sibling(ValidateSettings).validate(self.task_vars, None, False, self.p["outputs"])
+        if found.get("failed"):
+            raise Refused(found["msg"])
+        if self.p["language"] not in LANGUAGES:  # the handout templates there are
+            raise Refused(f"mlopslab_handout_language {self.p['language']!r} is not one of {', '.join(LANGUAGES)}")
+        self.p.update(
+            apply=boolean(self.p["apply"]),
+            wait=boolean(self.p["wait"]),
+            lock_takeover=boolean(self.p["lock_takeover"]),
+            wait_timeout=int(self.p["wait_timeout"]),
+            capacity_check=str(self.p["capacity_check"]),
+            token_seconds=tokens.seconds(self.p["token_ttl"]),
+            renew_before_seconds=tokens.seconds(self.p["token_renew_before"]),
+        )
+        return plain(found)
+
+    def render(self, on_cluster: tuple[dict, dict], settings: dict) -> dict:
+        # The roles' variables read the settings' answer as validate_settings registers it.
+        given = {"__mlopslab_settings": settings}
+        found = self._sibling(RenderCohort).render(self.task_vars, list(LAB_ROLES), RECORDS, on_cluster=on_cluster,
+                                                   given=given)  # fmt: skip
+        if found.get("failed"):
+            raise Refused(found["msg"])
+        return plain(found)
+
+    def check(self, manifests: dict) -> None:
+        found = check_manifests(manifests)
+        if found.get("failed"):
+            raise Refused(found["msg"])
+        self.warnings = found.get("warnings") or []
+
+    def keep(self, credentials: dict) -> dict:
+        try:
+            return keep(credentials, self.check_mode)
+        except AnsibleActionFail as err:
+            raise Refused(str(err.message)) from err
+
+    def write_manifests(self, manifests: dict) -> tuple[bool, list[dict]]:
+        try:
+            return write_all(self.p["render_dir"], manifests, self.check_mode)
+        except AnsibleActionFail as err:
+            raise Refused(str(err.message)) from err
+
+    def write_access(self, records: list[dict]) -> None:
+        keep_rows = [s for s in self.p["inventory_students"] if s not in {r["student"] for r in records}]
+        found = write_access(self.action._templar, self.p["cohort_dir"], records, keep_rows, self.p["language"],
+                             self.check_mode)  # fmt: skip
+        if found.get("failed"):
+            raise Refused(found["msg"])
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        params = {**args, "check_mode": bool(self._task.check_mode), "diff": bool(task_vars.get("ansible_diff_mode"))}
+        controller = Controller(self, task_vars, params)
+        try:
+            said = Deploy(params, controller, api_client_factory).run()
+        except Refused as refused:  # the one place a refusal becomes the task's failure
+            return {**result, "failed": True, "changed": False, "msg": str(refused)}
+        warnings = getattr(controller, "warnings", [])
+        result.update(changed=False, **said)
+        if warnings:
+            result["warnings"] = warnings
+        # Messages, tables and per-student lines only: no password, no token, nothing of another
+        # namespace (the pipeline keeps those inside), so the result may be registered and logged.
+        result["_ansible_no_log"] = False
+        return result
