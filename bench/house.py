@@ -3,8 +3,9 @@
 - the longest Python functions of plugins/ (lines, from the syntax tree);
 - templated strings longer than 100 characters in role tasks, role vars and playbooks (the
   Jinja that no unit test reaches);
-- YAML<->Python crossings in one deploy: the collection's modules and filters that the tasks of
-  deploy.yml call (each call is YAML handing data to Python and taking it back);
+- YAML<->Python crossings in one deploy, counted from a real run's calls (each is YAML handing
+  data to Python and taking it back): executions of this collection's and kubernetes.core's
+  plugins, and calls of this collection's filters;
 - the number of `rolespec_validate: false` and of private ansible-core names used by plugins/.
 
     .venv/bin/python bench/house.py
@@ -13,13 +14,20 @@
 from __future__ import annotations
 
 import ast
+import json
+import os
 import re
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from tests.support.kube_emulator import CLUSTER_FIXTURES, EmulatedCluster  # noqa: E402
+
 COLLECTION = "mlopslab.monitoring."
 # Private names of ansible-core (trust_as_template is public from 2.19 on: the data-tagging API).
 PRIVATE = re.compile(r"\b(_engine|_compile_\w+|_inventory|_datatag|_internal)\b")
@@ -77,39 +85,29 @@ def long_expressions() -> list[tuple[int, str, str]]:
     return sorted(found, reverse=True)
 
 
-def deploy_files() -> list[Path]:
-    """The task and vars files deploy.yml reaches (its playbooks, their roles' tasks and vars)."""
-    seen: list[Path] = []
-    todo = [REPO / "playbooks" / "deploy.yml"]
-    while todo:
-        path = todo.pop()
-        if path in seen or not path.exists():
-            continue
-        seen.append(path)
-        text = path.read_text()
-        for playbook in re.findall(r"import_playbook:\s*(\S+)", text):
-            todo.append(path.parent / playbook)
-        for task in re.findall(r"import_tasks:\s*(\S+)", text):
-            todo.append(path.parent / task)
-        for role, entry in re.findall(r"name:\s*mlopslab\.monitoring\.(\w+)\s*\n(?:\s+tasks_from:\s*(\w+))?", text):
-            base = REPO / "roles" / role
-            todo.append(base / "tasks" / f"{entry or 'main'}.yml")
-            todo.extend(base.glob("vars/*.yml"))
-            for dep in re.findall(r"role:\s*mlopslab\.monitoring\.(\w+)", (base / "meta" / "main.yml").read_text()):
-                todo.extend([REPO / "roles" / dep / "tasks" / "main.yml", *(REPO / "roles" / dep).glob("vars/*.yml")])
-        for role in re.findall(r"\broles:\s*\n\s*-\s*(?:role:\s*)?mlopslab\.monitoring\.(\w+)", text):
-            todo.append(REPO / "roles" / role / "tasks" / "main.yml")
-    return seen
-
-
 def crossings() -> list[str]:
-    calls = []
-    for path in deploy_files():
-        for name in re.findall(r"mlopslab\.monitoring\.(\w+)", path.read_text()):
-            if (REPO / "roles" / name).is_dir():
-                continue  # a role, not Python
-            calls.append(f"{path.relative_to(REPO)}: {name}")
-    return calls
+    """The crossings of one deploy of three students to the API emulator, counted from the calls
+    themselves (bench/callback_plugins/bench_crossings.py): each execution of a task whose action
+    is a plugin of this collection or kubernetes.core, each call of one of this collection's filters."""
+    with tempfile.TemporaryDirectory(prefix="bench-house-") as tmp:
+        work = Path(tmp)
+        out = work / "crossings.jsonl"
+        with EmulatedCluster(work / "kubeconfig", seed_files=[CLUSTER_FIXTURES / "nodes.yml"]) as cluster:
+            env = {
+                **os.environ,
+                "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+                "ANSIBLE_CALLBACK_PLUGINS": str(REPO / "bench" / "callback_plugins"),
+                "ANSIBLE_CALLBACKS_ENABLED": "bench_crossings",
+                "BENCH_CROSSINGS_OUT": str(out),
+                "K8S_AUTH_KUBECONFIG": str(cluster.kubeconfig),
+            }
+            command = [str(Path(sys.executable).parent / "ansible-playbook"), "playbooks/deploy.yml",
+                       "-e", f"mlopslab_build_dir={work / 'build'}", "-e", "mlopslab_wait=false"]  # fmt: skip
+            proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                raise SystemExit(f"deploy failed:\n{proc.stdout[-3000:]}")
+        lines = out.read_text().splitlines() if out.exists() else []
+    return [" ".join(json.loads(line)) for line in lines]
 
 
 def main() -> int:
@@ -126,7 +124,7 @@ def main() -> int:
     for length, where, start in expressions:
         print(f"  {length:4d}  {where}: {start}...")
     calls = crossings()
-    print(f"YAML->Python crossings in one deploy (collection modules and filters its tasks call): {len(calls)}")
+    print(f"YAML->Python crossings in one deploy of 3 students (counted from the calls): {len(calls)}")
     for call in calls:
         print(f"  {call}")
     files = [p for p in yaml_files() if p.parent.name == "tasks"] + list((REPO / "playbooks").glob("*.yml"))

@@ -18,7 +18,6 @@ import sys
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
-from ansible_collections.mlopslab.monitoring.plugins.action.check_rendered import check_manifests
 from ansible_collections.mlopslab.monitoring.plugins.action.keep_credentials import keep
 from ansible_collections.mlopslab.monitoring.plugins.action.render_cohort import ActionModule as RenderCohort
 from ansible_collections.mlopslab.monitoring.plugins.action.validate_settings import ActionModule as ValidateSettings
@@ -27,6 +26,7 @@ from ansible_collections.mlopslab.monitoring.plugins.action.write_manifests impo
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.access import tokens
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.errors import Refused
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.pipeline import Deploy
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.rendered_checks import check_manifests
 
 # The four lab roles, in apply order, and what is handed out (the access role's template).
 LAB_ROLES = (
@@ -96,7 +96,10 @@ class Controller:
 
     def validate(self) -> dict:
         """Every setting judged; then the pipeline's parameters read as their types."""
-        found = self._sibling(ValidateSettings).validate(self.task_vars, None, False, self.p["outputs"])
+        outputs = dict(self.p["outputs"])
+        if not boolean(self.p["apply"], strict=False):  # render mode writes the manifests too
+            outputs["mlopslab_render_dir"] = self.p["render_dir"]
+        found = self._sibling(ValidateSettings).validate(self.task_vars, None, False, outputs)
         if found.get("failed"):
             raise Refused(found["msg"])
         if self.p["language"] not in LANGUAGES:  # the handout templates there are

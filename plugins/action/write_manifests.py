@@ -72,7 +72,7 @@ class ActionModule(ActionBase):
         source = task_vars[args["rendered"]]["manifests"] if args["rendered"] else args["students"]
         students = json.loads(json.dumps(source))
         changed, results = write_all(args["dest"], students, self._task.check_mode)
-        # --check: what would change, nothing written; the summary says so as for apply_cohort's dry run.
+        # --check: what would change, nothing written; the summary says so as for the server's dry run.
         result.update(changed=changed, result={"results": results}, dry_run=bool(self._task.check_mode))
         return result
 

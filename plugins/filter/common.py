@@ -11,7 +11,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.access.sheet import csv_row
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.access.tokens import seconds as lifetime_seconds
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common import clusters, namespaces, rights
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.text import columns, shown
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.text import shown
 
 
 def plain(value):
@@ -68,7 +68,6 @@ class FilterModule:
             "clusters_shared": clusters_shared,
             "namespace_plan": namespace_plan,
             "seconds": seconds,
-            "columns": columns,
             "csv_row": csv_row,
             "shown": shown,
         }

@@ -38,7 +38,9 @@ options:
     type: path
     required: true
   outputs:
-    description: The folders the run writes to, checked writable before anything is made (setting name to path).
+    description:
+      - The folders the run writes to, checked writable before anything is made (setting name to path).
+      - In render mode O(render_dir) is checked too.
     type: dict
     default: {}
   capacity_check:

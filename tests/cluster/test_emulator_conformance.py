@@ -59,7 +59,7 @@ def send(api: client.ApiClient, method: str, path: str, query: list, obj: dict |
 
 
 def apply(api: client.ApiClient, obj: dict, dry_run: bool = False) -> dict:
-    """Server-side apply, as apply_cohort sends it (field manager, force; dryRun=All in --check)."""
+    """Server-side apply, as the deploy pipeline sends it (field manager, force; dryRun=All in --check)."""
     query = [("fieldManager", MANAGER), ("force", "true")] + ([("dryRun", "All")] if dry_run else [])
     status, answer = send(api, "PATCH", path_of(obj), query, obj)
     assert status in (200, 201), (path_of(obj), status, str(answer)[:500])

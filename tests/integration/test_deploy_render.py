@@ -286,7 +286,7 @@ def test_the_grafana_role_alone_refuses_a_short_password_and_never_shows_the_sec
 
 
 def test_the_fit_check_weighs_the_pods_as_rendered(tmp_path):
-    """check_rendered weighs each student's rendered pods against their quota (deploy/fit.py):
+    """The deploy pipeline (rendered_checks) weighs each student's rendered pods against their quota (deploy/fit.py):
     whatever a setting changes in the pods, the check sees it. With a prebuilt image the
     exporter's pod has no init container, so its pod reserves the exporter's own 48Mi, not 64Mi."""
     init = render(tmp_path / "init", "--limit", "user01")["user01"]

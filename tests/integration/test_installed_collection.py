@@ -121,7 +121,7 @@ def _pin(requirements: Path, name: str) -> str:
 def test_an_execution_environment_learns_what_the_collection_needs_from_the_artifact(installed):
     """What ansible-builder reads from the installed artifact (its meta/execution-environment.yml)
     when it builds an AWX image: the Python client, in a range that admits the version tested
-    here, and promtool for check_rendered."""
+    here, and promtool for the deploy pipeline's rendered checks."""
     proc = subprocess.run([str(BIN / "ansible-builder"), "introspect", "--sanitize", str(installed / "collections")],
                           capture_output=True, text=True, check=True)  # fmt: skip
     found = yaml.safe_load(proc.stdout.split("---", 1)[1])

@@ -1,6 +1,6 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Server-side apply of a cohort's objects, one request per object, in phases, concurrently (the
-runner of the module apply_cohort, which only wires its arguments to this).
+step of the deploy pipeline, module_utils/deploy/pipeline.py).
 
 Whether an object changed is read from this field manager's own entry in its managedFields,
 which the API server rewrites only when this manager's apply changes the object; the entries

@@ -12,7 +12,7 @@ one layer up).
 - Grafana: its provisioning files and dashboards, by the rules Grafana applies when it loads
   them (the server itself cannot run here: AGPL, excluded).
 
-Pure functions over the rendered objects; the check_rendered action runs promtool.
+Pure functions over the rendered objects; rendered_checks.py runs promtool.
 """
 
 from __future__ import annotations

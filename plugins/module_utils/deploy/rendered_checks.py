@@ -1,21 +1,19 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Check every student's rendered objects, once for the cohort, after the render and before
+"""The deploy pipeline's check of every student's rendered objects, after the render and before
 anything is written or applied: the lab against its own ResourceQuota and LimitRange
-(module_utils/deploy/fit.py, from the rendered pods), and what the programs will read by their
-own rules (module_utils/deploy/program_checks.py). Prometheus's files go to Prometheus's own parser: promtool,
-one process for the whole cohort (a file per student and kind, in a private temporary folder).
-"""
+(module_utils/deploy/fit.py, from the rendered pods), and what the programs will read by their own
+rules (module_utils/deploy/program_checks.py). Prometheus's files go to Prometheus's own parser,
+promtool: one process for the whole cohort (a file per student and kind, in a private temporary
+folder), on the controller."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
 
-from ansible.plugins.action import ActionBase
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common import settings
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy import program_checks
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.fit import fit_problems
@@ -57,24 +55,6 @@ def promtool_problems(files: dict[str, dict[str, str]], promtool: str) -> dict[s
         if run.returncode != 0 and not found:  # refused, and nothing we can attribute: said whole
             found = {"(promtool)": [f"exited {run.returncode}: {output.strip()[-2000:]}"]}
         return found
-
-
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
-    _VALID_ARGS = frozenset(("rendered", "promtool"))
-
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        _validation, args = self.validate_argument_spec(
-            argument_spec={
-                "rendered": {"type": "str", "required": True},
-                "promtool": {"type": "str", "default": "promtool"},
-            }
-        )
-        # Plain data, read as render_cohort registered it (as write_manifests does).
-        manifests = json.loads(json.dumps(task_vars[args["rendered"]]["manifests"]))
-        return {**result, **check_manifests(manifests, args["promtool"])}
 
 
 def check_manifests(manifests: dict[str, list[dict]], promtool_name: str = "promtool") -> dict:
