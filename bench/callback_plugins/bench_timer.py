@@ -32,6 +32,8 @@ CONTROLLER_ONLY = {
     "validate_settings",
     "write_access",
     "render_cohort",
+    # The deploy pipeline: its cluster work runs in the controller's process too.
+    "deploy_cohort",
 }
 
 
@@ -45,6 +47,7 @@ class CallbackModule(CallbackBase):
         super().__init__()
         self.tasks = {}
         self.modules = {}
+        self.steps = {}  # the deploy pipeline's own step timings (deploy_cohort's result)
         self._started = {}
 
     def v2_playbook_on_task_start(self, task, is_conditional):
@@ -54,6 +57,7 @@ class CallbackModule(CallbackBase):
         name, started = self._started.get(result._task._uuid, (result._task.get_name(), time.monotonic()))
         self.tasks[name] = max(self.tasks.get(name, 0.0), time.monotonic() - started)
         action = result._task.action.split(".")[-1]
+        self.steps.update(result._result.get("timings") or {})
         if action not in CONTROLLER_ONLY:
             self.modules[action] = self.modules.get(action, 0) + 1
 
@@ -61,4 +65,4 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_stats(self, stats):
         with open(os.environ["BENCH_TIMER_OUT"], "w") as out:
-            json.dump({"tasks": self.tasks, "modules": self.modules}, out)
+            json.dump({"tasks": self.tasks, "modules": self.modules, "steps": self.steps}, out)

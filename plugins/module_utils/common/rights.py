@@ -95,6 +95,13 @@ def needed(playbook: str, capacity: str = "fail", ingress: bool = False, wait: b
                    for verb in ("get", "create", "patch")]  # fmt: skip
         kinds = LAB_KINDS + ((("networking.k8s.io", "ingresses"),) if ingress else ())
         rights += [right(g, r, v, NAMESPACE, "apply the lab's objects") for g, r in kinds for v in APPLY_VERBS]
+        # Every kind a lab may have rendered once (an Ingress too, whether one is rendered now).
+        prunable = (*LAB_KINDS, ("networking.k8s.io", "ingresses"))
+        rights += [right(g, r, v, NAMESPACE, "remove what the render no longer contains (each student's ApplySet)")
+                   for g, r in prunable for v in ("list", "delete")]  # fmt: skip
+        held = "hold the students: one run at a time (a Lease)"
+        rights += [right("coordination.k8s.io", "leases", v, NAMESPACE, held) for v in ("get", "create", "patch")]
+        rights.append(right("", "namespaces", "delete", CLUSTER, "remove a namespace made for a refused dry run"))
         if wait:
             rights.append(
                 right("apps", "deployments", "list", CLUSTER, "wait for the cohort's Deployments in one call")
