@@ -6,9 +6,9 @@ DOCUMENTATION = r"""
 module: deploy_cohort
 short_description: Provision, heal or render every student's lab in one transaction (internal to the role deploy)
 description:
-  - Internal: the one task of the role C(mlopslab.monitoring.deploy), which wires it; use that role or
+  - Internal to the role C(mlopslab.monitoring.deploy), whose one task it is; use that role or
     C(playbooks/deploy.yml).
-  - One pipeline in Python for the play's students (C(--limit) honoured) - every setting checked; each cluster's
+  - One pipeline in Python for the play's students (C(--limit) honoured). Every setting checked; each cluster's
     version, the instructor's rights and whose namespaces exist; the Grafana passwords the cluster holds read back;
     the four lab roles rendered; the programs' own checks (promtool); the cohort against the nodes' free capacity;
     the API server's dry run (C(dryRun=All)) of one student of each shape; a Lease per student so one run at a time

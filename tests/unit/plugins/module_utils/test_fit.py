@@ -7,7 +7,9 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from plugins.module_utils.deploy.fit import fit_problems, lab_budget
+import pytest
+
+from plugins.module_utils.deploy.fit import count_problems, fit_problems, lab_budget
 from tests.support import rendered_fixture
 
 REPO = Path(__file__).resolve().parents[4]
@@ -58,3 +60,22 @@ def test_a_recreate_deployment_does_not_surge():
         if o["kind"] == "Deployment":
             o["spec"]["strategy"] = {"type": "Recreate"}
     assert lab_budget(objects)["pods"] == 3
+
+
+@pytest.mark.parametrize(
+    ("hard", "problem"),
+    [
+        ({"services": "2"}, "student_namespace_quota['services']"),
+        ({"configmaps": "3"}, "student_namespace_quota['configmaps']"),
+        ({"count/deployments.apps": "2"}, "student_namespace_quota['count/deployments.apps']"),
+        ({"services": "3", "configmaps": "10", "services.nodeports": "0"}, None),
+    ],
+)
+def test_a_quota_the_labs_own_objects_exceed_is_named(hard, problem):
+    objects = [
+        *({"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"s{i}"}, "spec": {}} for i in range(3)),
+        *({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}"}} for i in range(4)),
+        *({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": f"d{i}"}} for i in range(3)),
+    ]
+    found = count_problems(objects, hard)
+    assert [p["variable"] for p in found] == ([problem] if problem else [])

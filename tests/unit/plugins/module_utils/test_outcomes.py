@@ -12,6 +12,7 @@ from plugins.module_utils.deploy.outcomes import (
     deployment_ready,
     student_reports,
     summary_rows,
+    summary_text,
     unavailable,
 )
 
@@ -69,6 +70,31 @@ def test_written_files_report_changes_the_first_time_only():
     assert again["user01"]["message"] == "user01: 2 objects, 0 changed."
 
 
+def test_what_the_render_no_longer_contains_is_a_change_and_a_failed_removal_fails_the_student():
+    removed = {
+        "user01": [{"name": "Ingress/grafana", "error": "", "diff": "--- user01: Ingress/grafana (on the cluster)"}],
+        "user02": [
+            {"name": "Ingress/grafana", "error": 'HTTP 403: ingresses.networking.k8s.io "grafana" is forbidden'}
+        ],
+    }
+    again = deploy_outcomes(STUDENTS, OBJECTS, captured("written-again.json"), removed=removed)
+    assert again["user01"]["changed"] == ["Ingress/grafana (removed)"] and again["user01"]["removed"] == [
+        "Ingress/grafana"
+    ]
+    assert again["user01"]["message"] == "user01: 2 objects, 1 changed: Ingress/grafana (removed)."
+    assert again["user01"]["diffs"] == ["--- user01: Ingress/grafana (on the cluster)"]
+    assert again["user02"]["failed"] is True and "Ingress/grafana: not removed: HTTP 403" in again["user02"]["message"]
+    checked = deploy_outcomes(STUDENTS, OBJECTS, {**captured("written-again.json"), "dry_run": True}, removed=removed)
+    assert checked["user01"]["changed"] == ["Ingress/grafana (would be removed)"]
+    params = {"cohort": "c", "apply": True, "check_mode": False, "render_dir": "/r", "cohort_dir": "/b/c",
+              "language": "ko", "token_ttl": "16w", "token_renew_before": "7d"}  # fmt: skip
+    records = {s: {"namespace": s, "how_to_reach": "port-forward"} for s in STUDENTS}
+    reports = {s: {"failed": a["failed"]} for s, a in again.items()}
+    lines = summary_text(params, again, reports, records, dict(zip(STUDENTS, OBJECTS, strict=True)), {}, [], [])
+    assert "user01: removed what the render no longer contains: Ingress/grafana" in lines
+    assert lines[0] == "cohort c: 2 students applied to the cluster, 1 FAILED (their messages say why)"
+
+
 def test_a_student_with_no_objects_takes_no_results():
     outcomes = deploy_outcomes({"user00": "user00", **STUDENTS}, [[], *OBJECTS], captured("one-refused.json"))
     assert outcomes["user00"] == {
@@ -79,6 +105,7 @@ def test_a_student_with_no_objects_takes_no_results():
         "failed": False,
         "dry_run": False,
         "diffs": [],
+        "removed": [],
         "message": "user00: 0 objects, 0 changed.",
     }
     assert outcomes["user02"]["failed"] is True and outcomes["user01"]["failed"] is False
