@@ -60,8 +60,9 @@ def is_password(obj: dict) -> bool:
     return obj.get("kind") == "Secret" and (obj.get("metadata") or {}).get("name") == held_secrets.SECRET
 
 
-def identity() -> tuple[str, str]:
-    """(this run's holder identity, who it is in a person's words)."""
+def identity(stable: bool = False) -> tuple[str, str]:
+    """(this run's holder identity, who it is in a person's words). ``stable``: the same for every
+    task of one ansible-playbook run (its process), so one task takes a hold another lets go."""
     try:
         user = pwd.getpwuid(os.getuid()).pw_name
     except KeyError:  # a uid with no name (a container's)
@@ -70,7 +71,7 @@ def identity() -> tuple[str, str]:
     # The task runs in a worker that ansible-playbook forked: its parent is the process a person
     # sees (and can stop); both end together.
     who = f"{user}@{socket.gethostname()} (pid {os.getppid()}{f', AWX job {job}' if job else ''})"
-    return f"{who} run {secrets.token_hex(4)}", who
+    return (who if stable else f"{who} run {secrets.token_hex(4)}"), who
 
 
 class Deploy:
@@ -321,7 +322,7 @@ class Deploy:
                 found = self.create_namespace(cluster, manifests[student])
                 if not found:
                     rest = [o for o in self.members(manifests, student) if o.get("kind") != "Namespace"]
-                    found = cluster.dry_run(rest, FIELD_MANAGER)
+                    found = shapes.without_unborn_roles(cluster.dry_run(rest, FIELD_MANAGER), rest)
                 if found:
                     refused[student] = found
         if refused:

@@ -87,3 +87,21 @@ def refusal_lines(refused: dict[str, list[tuple[dict, str]]], shapes: dict[str, 
             behind = f" (from {', '.join(names)})" if names else ""
             lines.append(f"{who}: {obj.get('kind')}/{meta.get('name')}{behind}: {message}")
     return lines
+
+
+def without_unborn_roles(refused: list[tuple[dict, str]], objects: list[dict]) -> list[tuple[dict, str]]:
+    """The dry run's refusals less a binding refused because the Role it names is not stored yet.
+
+    RBAC's escalation check reads the Role a RoleBinding names when the writer may not ``bind``
+    it (a least-privileged instructor), and a dry run stores nothing: a binding of a Role the
+    same render creates is refused ('rolebindings.rbac.authorization.k8s.io "student" not found',
+    kube-apiserver 1.36). The apply writes the Role first, and says per student what it refuses."""
+    rendered_roles = {(o.get("metadata") or {}).get("name") for o in objects if o.get("kind") == "Role"}
+    kept = []
+    for obj, message in refused:
+        role = (obj.get("roleRef") or {}) if obj.get("kind") == "RoleBinding" else {}
+        unborn = role.get("kind") == "Role" and role.get("name") in rendered_roles
+        if unborn and f'"{role["name"]}" not found' in message:
+            continue
+        kept.append((obj, message))
+    return kept

@@ -183,3 +183,16 @@ def test_another_tenants_pod_keeps_only_what_the_scheduler_counts():
     cut = capacity_report([node_usage(n) for n in nodes], kept, {"user01": lab("user01")}, ["user01"])
     assert cut == whole
     assert "annotations" not in json.dumps([node_usage(n) for n in nodes])
+
+
+def test_a_binding_of_a_role_the_render_creates_is_not_a_refusal_of_the_dry_run():
+    # kube-apiserver 1.36's answer to a least-privileged instructor's dry run of the students'
+    # RoleBinding before its Role is stored (the real-cluster tier, test_instructor_rights).
+    objects = lab("user01")
+    binding = next(o for o in objects if o["kind"] == "RoleBinding")
+    quota = next(o for o in objects if o["kind"] == "ResourceQuota")
+    message = f'rolebindings.rbac.authorization.k8s.io "{binding["roleRef"]["name"]}" not found'
+    refused = [(binding, message), (quota, 'ResourceQuota "lab-quota" is invalid')]
+    assert shapes.without_unborn_roles(refused, objects) == [(quota, 'ResourceQuota "lab-quota" is invalid')]
+    # A binding of a Role the render does not create is the server's refusal as it is.
+    assert shapes.without_unborn_roles(refused, [o for o in objects if o["kind"] != "Role"]) == refused
