@@ -119,7 +119,7 @@ def test_a_second_run_is_refused_naming_the_first_and_a_takeover_still_hands_out
         proc, seconds = tx.playbook("deploy", "-e", f"mlopslab_build_dir={second_build}", "-e", "mlopslab_wait=false",
                                     "-e", "mlopslab_lock_takeover=true")  # fmt: skip
         assert proc.returncode == 0, text(proc)[-3000:]
-        output, _ = first.communicate(timeout=120)
+        output = first.communicate(timeout=120)[0]
     finally:
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)

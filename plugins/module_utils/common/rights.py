@@ -86,6 +86,22 @@ def _access() -> list[dict]:
     ]
 
 
+def _hold() -> list[dict]:
+    why = "hold the students: one run at a time (a Lease in each student's namespace)"
+    return [right("coordination.k8s.io", "leases", v, NAMESPACE, why) for v in ("get", "create", "patch")]
+
+
+def _transaction() -> list[dict]:
+    """deploy's: the hold; what the render no longer contains removed, of every kind a lab may have
+    rendered once (an Ingress too, whether one is rendered now); a namespace made for the server's
+    dry run removed again when it refuses. After the others: a right they need too keeps their why."""
+    prunable = (*LAB_KINDS, ("networking.k8s.io", "ingresses"))
+    why = "remove what the render no longer contains (each student's ApplySet)"
+    rights = [right(g, r, v, NAMESPACE, why) for g, r in prunable for v in ("list", "delete")]
+    rights.append(right("", "namespaces", "delete", CLUSTER, "remove a namespace made for a refused dry run"))
+    return _hold() + rights
+
+
 def needed(playbook: str, capacity: str = "fail", ingress: bool = False, wait: bool = True,
            proxy: bool = True) -> list[dict]:  # fmt: skip
     """The rights a playbook uses, with the settings that change them."""
@@ -95,13 +111,6 @@ def needed(playbook: str, capacity: str = "fail", ingress: bool = False, wait: b
                    for verb in ("get", "create", "patch")]  # fmt: skip
         kinds = LAB_KINDS + ((("networking.k8s.io", "ingresses"),) if ingress else ())
         rights += [right(g, r, v, NAMESPACE, "apply the lab's objects") for g, r in kinds for v in APPLY_VERBS]
-        # Every kind a lab may have rendered once (an Ingress too, whether one is rendered now).
-        prunable = (*LAB_KINDS, ("networking.k8s.io", "ingresses"))
-        rights += [right(g, r, v, NAMESPACE, "remove what the render no longer contains (each student's ApplySet)")
-                   for g, r in prunable for v in ("list", "delete")]  # fmt: skip
-        held = "hold the students: one run at a time (a Lease)"
-        rights += [right("coordination.k8s.io", "leases", v, NAMESPACE, held) for v in ("get", "create", "patch")]
-        rights.append(right("", "namespaces", "delete", CLUSTER, "remove a namespace made for a refused dry run"))
         if wait:
             rights.append(
                 right("apps", "deployments", "list", CLUSTER, "wait for the cohort's Deployments in one call")
@@ -112,14 +121,15 @@ def needed(playbook: str, capacity: str = "fail", ingress: bool = False, wait: b
             for r in resources
             for v in verbs
         ]
-        return _unique(rights + _access())
+        return _unique(rights + _access() + _transaction())
     if playbook == "access":
-        return _unique(_preflight() + _access())
+        return _unique(_preflight() + _access() + _hold())
     if playbook == "teardown":
         return [
             *_preflight(),
             right("", "namespaces", "get", CLUSTER, "see whether a deleted namespace is gone"),
             right("", "namespaces", "delete", CLUSTER, "delete the cohort's namespaces"),
+            *_hold(),
         ]
     if playbook == "verify":
         events = "verify's event evidence (an OOM kill told from a probe kill by the kubelet's events)"
