@@ -49,7 +49,7 @@ class ActionModule(ActionBase):
                 cluster.connect(api_client_factory)
                 hold = Hold(cluster, ident, who, lambda _ns: labels)
                 if args["state"] == "released":
-                    hold.held = {namespace: {} for namespace in cluster.students.values()}
+                    hold.held = {namespace: {} for namespace in cluster.students.values()}  # read, then deleted
                     hold.release()
                     continue
                 refused = hold.take(args["takeover"], skip_missing=True)

@@ -360,7 +360,8 @@ _REVIEW_PATHS = (
 
 
 # GAP 17 (optimistic concurrency): kmock writes whatever it is sent. A real server given a write
-# (an update or a patch) that carries metadata.resourceVersion applies it only over that version,
+# (an update or a patch) that carries metadata.resourceVersion, or a delete whose DeleteOptions
+# carry preconditions.resourceVersion, carries it out only over that version,
 # and answers 409 Conflict ("the object has been modified; please apply your changes to the latest
 # version and try again") otherwise: of two clients that read one version, one wins. deploy's
 # Lease per student relies on it (tests/cluster/test_transaction.py takes holds on the real one).
@@ -431,6 +432,21 @@ class LabEmulator(kmock.KubernetesEmulator):
                     refusal["left"] -= 1
                 raise refusal["error"]
 
+    async def _delete(self, request: kmock.Request) -> Any:
+        key = (request.resource, request.namespace, request.name)
+        if key in self.objects and not self.objects[key].deleted and isinstance(request.data, dict):
+            # GAP 17: a delete's preconditions too.
+            wanted = {"resourceVersion": (request.data.get("preconditions") or {}).get("resourceVersion")}
+            _precondition(kmock.action.UPDATE, wanted, self.objects[key].raw, request.resource.plural, request.name)
+        response = await super()._handle(request)
+        # GAP 11 (namespace deletion): a real server keeps a Namespace whose finalizers hold it,
+        # in phase Terminating (the namespace controller empties it; there is none here, so a
+        # Namespace without metadata finalizers goes at once, as an empty one would).
+        if request.resource.plural == "namespaces" and key in self.objects and not self.objects[key].deleted:
+            async with self._lock:
+                self.objects[key].patch({"status": {"phase": "Terminating"}})
+        return response
+
     async def _handle(self, request: kmock.Request) -> Any:
         self._check_refusals(request)
         path = request.url.path
@@ -446,15 +462,7 @@ class LabEmulator(kmock.KubernetesEmulator):
         # same data then changes nothing and answers with the stored object.
         # GAP 7-10: every write is turned into what a real server stores before kmock sees it.
         if request.action == kmock.action.DELETE and request.resource is not None and request.name:
-            response = await super()._handle(request)
-            # GAP 11 (namespace deletion): a real server keeps a Namespace whose finalizers hold it,
-            # in phase Terminating (the namespace controller empties it; there is none here, so a
-            # Namespace without metadata finalizers goes at once, as an empty one would).
-            key = (request.resource, request.namespace, request.name)
-            if request.resource.plural == "namespaces" and key in self.objects and not self.objects[key].deleted:
-                async with self._lock:
-                    self.objects[key].patch({"status": {"phase": "Terminating"}})
-            return response
+            return await self._delete(request)
         writes = (kmock.action.CREATE, kmock.action.UPDATE)
         content_type = request.headers.get("Content-Type", "")
         if request.resource is not None and request.action in writes and isinstance(request.data, dict):

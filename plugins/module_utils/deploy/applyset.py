@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 
 PARENT = "mlopslab-applyset"
 TOOLING = "mlopslab/v1"
@@ -26,6 +27,8 @@ ID_LABEL = "applyset.kubernetes.io/id"
 PART_OF = "applyset.kubernetes.io/part-of"
 KINDS = "applyset.kubernetes.io/contains-group-kinds"
 TOOLING_ANNOTATION = "applyset.kubernetes.io/tooling"
+# The digest of what the set's last complete apply sent (this collection's own annotation).
+DIGEST = "mlopslab.io/applied-digest"
 # Every kind a lab template renders inside the student's namespace (Namespace itself is the set's
 # container, removed by teardown only). Controllers' objects (ReplicaSets, Pods, Endpoints) copy
 # the lab's labels and are never of these kinds.
@@ -88,8 +91,43 @@ def kinds(objects: list[dict], namespace: str) -> set[str]:
     return {group_kind(o) for o in objects if is_member(o, namespace)}
 
 
-def parent(namespace: str, labels: dict, contains: set[str]) -> dict:
-    """The set's parent Secret (no data), with the kinds its members span."""
+def digest(objects: list[dict]) -> str:
+    """What a student's apply sends, as one digest (the order of the render kept)."""
+    return hashlib.sha256(json.dumps(objects, sort_keys=True).encode()).hexdigest()
+
+
+def contained(want, have) -> bool:
+    """Does the object on the cluster (``have``) hold every value the render sets (``want``)? Maps
+    may hold more (the server's defaults, others' fields); lists must match item for item."""
+    if isinstance(want, dict):
+        return isinstance(have, dict) and all(k in have and contained(v, have[k]) for k, v in want.items())
+    if isinstance(want, list):
+        return isinstance(have, list) and len(want) == len(have) and all(map(contained, want, have))
+    return want == have
+
+
+def unchanged(objects: list[dict], live: dict, parent_obj: dict | None, owned) -> bool:
+    """Whether applying the student's objects again would change nothing, so the apply can be left
+    out: the set's last complete apply sent exactly these objects (its parent's digest: a field
+    the render dropped is removed only by an apply), and each object on the cluster still holds
+    every value they set (whoever changed one since, a student included, is healed by an apply)
+    and still has this manager's apply entry (``owned(metadata)``). ``live``: key -> object."""
+    annotations = ((parent_obj or {}).get("metadata") or {}).get("annotations") or {}
+    if annotations.get(DIGEST) != digest(objects):
+        return False
+    for obj in objects:
+        found = live.get(key(obj))
+        if found is None or not owned(found.get("metadata") or {}) or not contained(obj, found):
+            return False
+    return True
+
+
+def parent(namespace: str, labels: dict, contains: set[str], applied: str = "") -> dict:
+    """The set's parent Secret (no data), with the kinds its members span and the digest of what
+    the apply it comes with sends (``applied``; none when the apply may be incomplete)."""
+    annotations = {TOOLING_ANNOTATION: TOOLING, KINDS: ",".join(sorted(contains))}
+    if applied:
+        annotations[DIGEST] = applied
     return {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -98,7 +136,7 @@ def parent(namespace: str, labels: dict, contains: set[str]) -> dict:
             "name": PARENT,
             "namespace": namespace,
             "labels": {**labels, ID_LABEL: set_id(namespace)},
-            "annotations": {TOOLING_ANNOTATION: TOOLING, KINDS: ",".join(sorted(contains))},
+            "annotations": annotations,
         },
     }
 

@@ -9,6 +9,7 @@ this file, so they reach no task result, log or AWX job record."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -328,22 +329,22 @@ class Hold:
                     del self.held[namespace]
 
     def renew(self) -> None:
-        """Renew every hold once; a hold another run has taken is lost (named in ``lost``)."""
+        """Renew every hold once, each a patch over the version this run last wrote (one request);
+        a hold another run has taken (or deleted) is lost, named in ``lost``."""
         with self._lock:
             for namespace, mine in list(self.held.items()):
-                status, current = self.cluster.call("GET", self._path(namespace, lease.NAME))
-                holder = ((current.get("spec") or {}).get("holderIdentity")) if status == 200 else None
-                if holder != self.identity:
-                    self.lost[namespace] = lease.holder_said(current, self.clock()) if status == 200 else "deleted"
-                    del self.held[namespace]
-                    continue
-                version = (current.get("metadata") or {}).get("resourceVersion")
+                version = (mine.get("metadata") or {}).get("resourceVersion")
                 acquired = lease.parse_time((mine.get("spec") or {}).get("acquireTime"))
                 body = lease.body(namespace, self.labels_of(namespace), self.identity, self.who, self.clock(),
                                   acquired=acquired, resource_version=version)  # fmt: skip
                 status, answer = self._write(namespace, body)
                 if status < 300:
                     self.held[namespace] = answer
+                    continue
+                if status in (404, 409):
+                    status, current = self.cluster.call("GET", self._path(namespace, lease.NAME))
+                    self.lost[namespace] = lease.holder_said(current, self.clock()) if status == 200 else "deleted"
+                    del self.held[namespace]
 
     def start(self) -> None:
         def loop():
@@ -357,17 +358,24 @@ class Hold:
         self._thread.start()
 
     def release(self) -> None:
-        """Let every hold go (a Lease whose holder is empty), best effort: a hold not let go
-        expires on its own."""
+        """Let every hold go: its Lease deleted, only over the version this run last wrote (a hold
+        another run took over stays theirs); 8 at a time, best effort: a hold not let go expires on
+        its own."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=self.cluster.timeout * 2)
-        with self._lock:
-            for namespace in list(self.held):
-                try:
-                    status, current = self.cluster.call("GET", self._path(namespace, lease.NAME))
-                    if status == 200 and (current.get("spec") or {}).get("holderIdentity") == self.identity:
-                        self._write(namespace, lease.released(current))
-                except Unreachable:
-                    pass
-                del self.held[namespace]
+
+        def one(item):
+            namespace, mine = item
+            with contextlib.suppress(Unreachable):
+                version = (mine.get("metadata") or {}).get("resourceVersion")
+                if version is None:  # not written by this process (cohort_hold's second task): read it
+                    status, mine = self.cluster.call("GET", self._path(namespace, lease.NAME))
+                    if status != 200 or (mine.get("spec") or {}).get("holderIdentity") != self.identity:
+                        return
+                    version = mine["metadata"].get("resourceVersion")
+                self.cluster.call("DELETE", self._path(namespace, lease.NAME), body=lease.delete_options(version))
+
+        with self._lock, ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            list(pool.map(one, list(self.held.items())))
+            self.held.clear()

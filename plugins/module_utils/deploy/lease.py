@@ -62,8 +62,8 @@ def body(namespace: str, labels: dict, identity: str, who: str, now: float, acqu
 
 
 def state(lease: dict | None, identity: str, now: float) -> str:
-    """free (no Lease, or one released), ours, expired (not renewed in time: its run is gone) or
-    held (by another run that is alive)."""
+    """free (no Lease, or one nobody holds), ours, expired (not renewed in time: its run is gone)
+    or held (by another run that is alive)."""
     spec = (lease or {}).get("spec") or {}
     holder = spec.get("holderIdentity")
     if not holder:
@@ -77,11 +77,10 @@ def state(lease: dict | None, identity: str, now: float) -> str:
     return "held"
 
 
-def released(lease: dict) -> dict:
-    """The merge patch of a run that is done: nobody holds the Lease (kept, not deleted, so a
-    takeover and a release race on the resourceVersion, never on the object's existence)."""
-    version = (lease.get("metadata") or {}).get("resourceVersion")
-    return {"metadata": {"resourceVersion": version}, "spec": {"holderIdentity": None}}
+def delete_options(resource_version: str) -> dict:
+    """A run that is done deletes its Lease, only over the version it last wrote: a hold another run
+    has taken over (a new version) is refused the delete (409) and stays theirs."""
+    return {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"resourceVersion": resource_version}}
 
 
 def holder_said(lease: dict, now: float) -> str:

@@ -36,7 +36,7 @@ from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.text im
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.waiter import wait
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy import applyset, lease, outcomes, shapes
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy import capacity as fits
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.apply import object_diff
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.apply import mine, object_diff
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.cluster import Cluster, Hold
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.errors import Refused, Unreachable
 
@@ -460,49 +460,65 @@ class Deploy:
 
     def applied(self, manifests: dict, dry_run: bool = False) -> list[dict]:
         """Each cluster's apply (or, dry_run, the server's dry run of it): one label-selected list
-        per kind of what the cohort has there (each set's members and parent among it), then the
-        students' objects with their sets' parents, then what the render no longer contains is
-        removed (or named) and a set whose kinds changed has its parent say so. Results in the
-        shape outcomes.clusters_deploy_outcomes reads."""
+        per kind of what the cohort has there (each set's members and parent among it); the
+        students whose objects would not change left out (applyset.unchanged); the others' objects
+        applied, then what the render no longer contains removed (or named), then each applied
+        set's parent: the kinds it spans and, when the apply was complete, its digest. Results in
+        the shape outcomes.clusters_deploy_outcomes reads."""
         answers = []
         for cluster in self.clusters:
             try:
                 live, listed, errors = cluster.members(set(applyset.LAB_KINDS), self.selector)
-                before = {
-                    o["metadata"]["namespace"]: applyset.recorded_kinds(o)
+                by_key = {applyset.key(o): o for o in live}
+                parents = {
+                    o["metadata"]["namespace"]: o
                     for o in live
                     if o["kind"] == "Secret" and applyset.ID_LABEL in (o["metadata"].get("labels") or {})
                 }
-                definitions = [o for s in cluster.students for o in self.members(manifests, s)]
-                # The parents after the students' objects, so the results line up with the
-                # students' objects; they are applied in the same phase as the lab's Secrets.
-                parents = [] if dry_run else self.parents(cluster, manifests, before)
-                results = cluster.apply(definitions + parents, FIELD_MANAGER, [self.selector], dry_run,
-                                        self.p["diff"], (live, listed))[: len(definitions)]  # fmt: skip
+                sent = {s: self.members(manifests, s) for s in cluster.students}
+                same = {
+                    s for s, objects in sent.items()
+                    if applyset.unchanged(objects, by_key, parents.get(cluster.students[s]), self.owned)
+                }  # fmt: skip
+                definitions = [o for s in cluster.students if s not in same for o in sent[s]]
+                applied = iter(cluster.apply(definitions, FIELD_MANAGER, [self.selector], dry_run, self.p["diff"],
+                                             (live, listed)))  # fmt: skip
+                results = [self.untouched(o) if s in same else next(applied) for s in cluster.students for o in sent[s]]
                 removed, complete = self.prune(cluster, manifests, results, live, errors, dry_run)
-                # A set pruned whole names the kinds it spans now; any other keeps the superset.
-                stale = {ns for ns in complete if before.get(ns, set()) != self.rendered_kinds(manifests, cluster, ns)}
-                if stale and not dry_run:
-                    latest = self.parents(cluster, manifests, {}, only=stale)
-                    cluster.apply(latest, FIELD_MANAGER, [self.selector], False, False, (live, listed))
+                if not dry_run:
+                    self.record(cluster, sent, same, parents, complete, (live, listed))
                 answer = {"item": cluster.entry, "result": {"results": results}, "removed": removed}
             except Unreachable as err:
                 answer = {"item": cluster.entry, "failed": True, "msg": str(err)}
             answers.append({**answer, "dry_run": dry_run})
         return answers
 
-    def rendered_kinds(self, manifests: dict, cluster: Cluster, namespace: str) -> set[str]:
-        student = next(s for s, ns in cluster.students.items() if ns == namespace)
-        return applyset.kinds(manifests[student], namespace)
+    @staticmethod
+    def owned(metadata: dict) -> bool:
+        return mine(metadata, FIELD_MANAGER) is not None
 
-    def parents(self, cluster: Cluster, manifests: dict, before: dict, only: set | None = None) -> list[dict]:
+    @staticmethod
+    def untouched(obj: dict) -> dict:
+        """An object left out of the apply: it holds what the render sets already."""
+        meta = obj.get("metadata") or {}
+        return {"kind": obj.get("kind"), "name": meta.get("name"), "namespace": meta.get("namespace"),
+                "method": "unchanged", "changed": False}  # fmt: skip
+
+    def record(self, cluster: Cluster, sent: dict, same: set, parents: dict, complete: set, listed) -> None:
+        """Each applied student's set parent: the kinds its members span (with what it spanned
+        before, unless pruned whole) and, after a complete apply and prune, the digest of what was
+        sent (the next run leaves an unchanged student out)."""
         out = []
         for student, namespace in cluster.students.items():
-            if only is not None and namespace not in only:
+            if student in same:
                 continue
-            contains = applyset.kinds(manifests[student], namespace) | before.get(namespace, set())
-            out.append(applyset.parent(namespace, self.parent_labels(manifests[student]), contains))
-        return out
+            whole = namespace in complete
+            contains = applyset.kinds(sent[student], namespace)
+            if not whole:
+                contains |= applyset.recorded_kinds(parents.get(namespace))
+            labels = self.parent_labels(sent[student])
+            out.append(applyset.parent(namespace, labels, contains, applyset.digest(sent[student]) if whole else ""))
+        cluster.apply(out, FIELD_MANAGER, [self.selector], False, False, listed)
 
     def prune(self, cluster: Cluster, manifests: dict, results: list[dict], live: list[dict], errors: list[str],
               dry_run: bool) -> tuple[dict[str, list[dict]], set[str]]:  # fmt: skip

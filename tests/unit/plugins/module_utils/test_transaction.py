@@ -56,9 +56,12 @@ def test_a_hold_is_free_ours_held_or_expired(holder, renewed_ago, expected):
     assert lease.state(None, "me run 1", NOW) == "free"
 
 
-def test_a_release_is_a_merge_patch_over_the_version_read():
-    current = {"metadata": {"resourceVersion": "42"}, "spec": {"holderIdentity": "me run 1"}}
-    assert lease.released(current) == {"metadata": {"resourceVersion": "42"}, "spec": {"holderIdentity": None}}
+def test_a_release_deletes_only_the_version_this_run_wrote():
+    assert lease.delete_options("42") == {
+        "apiVersion": "v1",
+        "kind": "DeleteOptions",
+        "preconditions": {"resourceVersion": "42"},
+    }
 
 
 def test_the_refusal_names_who_holds_which_students_and_how_to_take_over():
@@ -196,3 +199,62 @@ def test_a_binding_of_a_role_the_render_creates_is_not_a_refusal_of_the_dry_run(
     assert shapes.without_unborn_roles(refused, objects) == [(quota, 'ResourceQuota "lab-quota" is invalid')]
     # A binding of a Role the render does not create is the server's refusal as it is.
     assert shapes.without_unborn_roles(refused, [o for o in objects if o["kind"] != "Role"]) == refused
+
+
+# ---------------------------------------------------------------- leaving an unchanged student out
+def on_the_cluster(obj: dict) -> dict:
+    """An object as the server returns it: the server's defaults and fields added, this manager's
+    apply entry in its managedFields."""
+    out = json.loads(json.dumps(obj))
+    meta = out["metadata"]
+    meta.update(
+        uid="0e43e3bb-0000-0000-0000-000000000002", resourceVersion="812", creationTimestamp="2026-12-07T19:40:00Z"
+    )
+    meta["managedFields"] = [{"manager": "mlopslab", "operation": "Apply", "apiVersion": obj["apiVersion"]}]
+    if obj["kind"] == "Deployment":
+        out["spec"].setdefault("progressDeadlineSeconds", 600)
+        for container in out["spec"]["template"]["spec"]["containers"]:
+            container.update(terminationMessagePath="/dev/termination-log", imagePullPolicy="IfNotPresent")
+        out["status"] = {"replicas": 1, "availableReplicas": 1}
+    return out
+
+
+def owned(metadata: dict) -> bool:
+    return any(
+        m.get("manager") == "mlopslab" and m.get("operation") == "Apply" for m in metadata.get("managedFields") or []
+    )
+
+
+def test_a_student_whose_objects_would_not_change_is_left_out_and_any_drift_is_not():
+    objects = applyset.members(lab("user01"), "user01")
+    live = {applyset.key(o): on_the_cluster(o) for o in objects}
+    parent = applyset.parent("user01", {}, applyset.kinds(objects, "user01"), applyset.digest(objects))
+    assert applyset.unchanged(objects, live, parent, owned)
+    # The last complete apply sent something else (a field the render dropped is removed only by an apply).
+    assert not applyset.unchanged(objects, live, applyset.parent("user01", {}, set(), "0" * 64), owned)
+    assert not applyset.unchanged(objects, live, None, owned)
+    # Someone (a student) changed a value the render sets: healed by an apply.
+    drifted = json.loads(json.dumps(live))
+    deployment = next(k for k in drifted if k[0] == "Deployment.apps")
+    drifted[deployment]["spec"]["template"]["spec"]["containers"][0]["image"] = "evil:1"
+    assert not applyset.unchanged(objects, drifted, parent, owned)
+    # An object gone, or no longer this manager's: applied again.
+    gone = {k: v for k, v in live.items() if k[0] != "ConfigMap"}
+    assert not applyset.unchanged(objects, gone, parent, owned)
+    foreign = json.loads(json.dumps(live))
+    foreign[deployment]["metadata"]["managedFields"] = [{"manager": "kubectl", "operation": "Update"}]
+    assert not applyset.unchanged(objects, foreign, parent, owned)
+
+
+@pytest.mark.parametrize(
+    ("want", "have", "expected"),
+    [
+        ({"a": 1}, {"a": 1, "b": 2}, True),  # the server's defaults and others' fields beside ours
+        ({"a": [1, 2]}, {"a": [1, 2, 3]}, False),  # a list holds exactly what the render sets
+        ({"a": [{"n": 1}]}, {"a": [{"n": 1, "d": 0}]}, True),
+        ({"cpu": "500m"}, {"cpu": "0.5"}, False),  # written otherwise: applied again (never left out wrongly)
+        ({"a": None}, {}, False),
+    ],
+)
+def test_contained(want, have, expected):
+    assert applyset.contained(want, have) is expected
