@@ -234,14 +234,14 @@ def test_a_student_whose_objects_would_not_change_is_left_out_and_any_drift_is_n
     assert not applyset.unchanged(objects, live, applyset.parent("user01", {}, set(), "0" * 64), owned)
     assert not applyset.unchanged(objects, live, None, owned)
     # Someone (a student) changed a value the render sets: healed by an apply.
-    drifted = json.loads(json.dumps(live))
+    drifted = {k: json.loads(json.dumps(v)) for k, v in live.items()}
     deployment = next(k for k in drifted if k[0] == "Deployment.apps")
     drifted[deployment]["spec"]["template"]["spec"]["containers"][0]["image"] = "evil:1"
     assert not applyset.unchanged(objects, drifted, parent, owned)
     # An object gone, or no longer this manager's: applied again.
     gone = {k: v for k, v in live.items() if k[0] != "ConfigMap"}
     assert not applyset.unchanged(objects, gone, parent, owned)
-    foreign = json.loads(json.dumps(live))
+    foreign = {k: json.loads(json.dumps(v)) for k, v in live.items()}
     foreign[deployment]["metadata"]["managedFields"] = [{"manager": "kubectl", "operation": "Update"}]
     assert not applyset.unchanged(objects, foreign, parent, owned)
 
