@@ -248,3 +248,33 @@ def test_a_run_killed_mid_apply_loses_nothing(tx, tmp_path):
     proc, _seconds = tx.playbook("deploy", "-e", "mlopslab_wait=false")
     assert {h: r["changed"] for h, r in recap(proc).items()} == dict.fromkeys(STUDENTS, 0), text(proc)[-3000:]
     note(f"deploy killed mid-apply, then taken over: converged, the handouts equal the Secrets ({seconds:.1f} s)")
+
+
+def test_an_api_server_that_stops_answering_mid_apply_loses_nothing(tx, tmp_path):
+    """kube-apiserver frozen (SIGSTOP: it takes connections and answers nothing, as a server whose
+    node stalls does) while the apply is under way, then resumed: whatever the interrupted run
+    said, the next one converges and hands out what the Secrets hold."""
+    pid_file = Path(tx.kubeconfig).parent / "run" / "kube-apiserver.pid"
+    if not pid_file.exists():
+        pytest.skip("the API server is not one this tier started (no pid to pause)")
+    server = int(pid_file.read_text())
+    interrupted = popen_deploy(tx, tmp_path / "interrupted", "-e", "mlopslab_wait=false")
+    try:
+        deadline = time.monotonic() + 60
+        while not tx.core.list_namespaced_resource_quota(tx.ns("user01")).items:
+            assert time.monotonic() < deadline and interrupted.poll() is None, "the run ended before its apply"
+            time.sleep(0.02)
+        os.kill(server, signal.SIGSTOP)
+        time.sleep(15)  # longer than the pipeline's 10 s request timeout
+    finally:
+        os.kill(server, signal.SIGCONT)
+    output = interrupted.communicate(timeout=300)[0]
+    note(f"deploy with the API server frozen 15 s mid-apply: exit {interrupted.returncode}")
+    assert "Traceback" not in output, output[-3000:]  # said as a run's outcome, whatever it was
+    proc, seconds = tx.playbook("deploy", "-e", "mlopslab_wait=false", "-e", "mlopslab_lock_takeover=true")
+    assert proc.returncode == 0, text(proc)[-4000:]
+    assert handed_out(tx.build, tx) == secrets_of(tx)
+    proc, _seconds = tx.playbook("deploy", "-e", "mlopslab_wait=false")
+    assert {h: r["changed"] for h, r in recap(proc).items()} == dict.fromkeys(STUDENTS, 0), text(proc)[-3000:]
+    timed("deploy after an API server outage mid-apply", seconds)
+    note("deploy after the API server froze mid-apply: converged, the handouts equal the Secrets")
