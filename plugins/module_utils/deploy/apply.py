@@ -17,6 +17,9 @@ from functools import cache
 
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.libraries import yaml
 
+# Seconds one request may take: a server that stops answering fails the object (said per student,
+# healed by a rerun) instead of holding the run forever (the client waits without end otherwise).
+REQUEST_TIMEOUT = 60
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
 # A binding names a Role that must exist by then: RBAC's escalation check reads the Role's rules
 # when one who may not `bind` it writes the binding (a least-privileged instructor; the real
@@ -126,7 +129,9 @@ def _listed(svc, resources: dict, selector: str, field_manager: str, keep: bool,
             live[key(obj)] = obj
     for api_kind, resource in resources.items():
         try:
-            listed = svc.client.get(resource, label_selector=selector, serialize=False)
+            listed = svc.client.get(
+                resource, label_selector=selector, serialize=False, _request_timeout=REQUEST_TIMEOUT
+            )
             payload = json.loads(listed.data) if hasattr(listed, "data") else listed.to_dict()
             for item in payload.get("items") or []:
                 # A list's items carry no apiVersion and kind on a real server: the list's own.
@@ -192,7 +197,12 @@ def apply_objects(
         try:
             if api_kind in unlisted:
                 try:
-                    current = svc.client.get(resource, name=meta.get("name"), namespace=meta.get("namespace")).to_dict()
+                    current = svc.client.get(
+                        resource,
+                        name=meta.get("name"),
+                        namespace=meta.get("namespace"),
+                        _request_timeout=REQUEST_TIMEOUT,
+                    ).to_dict()
                     before = mine(current.get("metadata") or {}, field_manager)
                     if diff:
                         live[key(definition)] = current
@@ -205,6 +215,7 @@ def apply_objects(
                 namespace=meta.get("namespace"),
                 field_manager=field_manager,
                 force_conflicts=force_conflicts,
+                _request_timeout=REQUEST_TIMEOUT,
                 **({"dry_run": "All"} if dry_run else {}),
             )
         except Exception as err:

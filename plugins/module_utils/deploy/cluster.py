@@ -19,7 +19,11 @@ from ansible_collections.mlopslab.monitoring.plugins.module_utils.access import 
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common import rights as rights_table
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.lab_io import KubeApi
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy import applyset, capacity, lease
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.apply import apply_objects, reason
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.apply import (
+    REQUEST_TIMEOUT,
+    apply_objects,
+    reason,
+)
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.errors import Refused, Unreachable
 
 WORKERS = 8
@@ -187,7 +191,7 @@ class Cluster:
                 resource = self.svc.resource(obj["kind"], obj["apiVersion"])
                 self.svc.client.server_side_apply(
                     resource, body=obj, name=obj["metadata"]["name"], namespace=obj["metadata"].get("namespace"),
-                    field_manager=field_manager, force_conflicts=True, dry_run="All",
+                    field_manager=field_manager, force_conflicts=True, dry_run="All", _request_timeout=REQUEST_TIMEOUT,
                 )  # fmt: skip
             except Exception as err:
                 return obj, reason(err)
