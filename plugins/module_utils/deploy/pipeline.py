@@ -25,6 +25,7 @@ import pwd
 import secrets
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.access import held as held_secrets
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.access import sheet
@@ -37,7 +38,7 @@ from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.waiter 
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy import applyset, lease, outcomes, shapes
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy import capacity as fits
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.apply import mine, object_diff
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.cluster import Cluster, Hold
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.cluster import WORKERS, Cluster, Hold
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.errors import Refused, Unreachable
 
 FIELD_MANAGER = "mlopslab"
@@ -332,11 +333,12 @@ class Deploy:
                 f"applied{self.remove_created()}:" + "".join(f"\n  - {line}" for line in lines)
             )
         for cluster in self.clusters:
-            for student in cluster.students:
-                found = self.create_namespace(cluster, manifests[student])
-                if found:  # the dry run passed for its shape: this is the server refusing now
-                    obj, why = found[0]
-                    raise Refused(f"{student}: cannot create namespace {obj['metadata']['name']}: {why}. {NOTHING}")
+            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+                made = pool.map(lambda s, c=cluster: (s, self.create_namespace(c, manifests[s])), cluster.students)
+                for student, found in made:
+                    if found:  # the dry run passed for its shape: this is the server refusing now
+                        obj, why = found[0]
+                        raise Refused(f"{student}: cannot create namespace {obj['metadata']['name']}: {why}. {NOTHING}")
 
     def create_namespace(self, cluster: Cluster, objects: list[dict]) -> list[tuple[dict, str]]:
         """Create the student's Namespace if it does not exist, its dry run first: the refusals."""
@@ -419,12 +421,15 @@ class Deploy:
         password is created, never applied over another run's. When one appeared meanwhile, its
         password is the one handed out."""
         for cluster in self.clusters:
-            for student in cluster.students:
-                credential = rendered["credentials"][student]
-                if credential["source"] not in ("new", "kept"):
-                    continue
-                secret = next(o for o in self.members(rendered["manifests"], student) if is_password(o))
-                status, answer = cluster.create(secret)
+            new = [s for s in cluster.students if rendered["credentials"][s]["source"] in ("new", "kept")]
+
+            def create(student, cluster=cluster):
+                return cluster.create(next(o for o in self.members(rendered["manifests"], student) if is_password(o)))
+
+            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+                created = dict(zip(new, pool.map(create, new), strict=True))
+            for student, answered in created.items():
+                status, answer = answered
                 if status == 409:
                     status, answer = cluster.call("GET", f"/api/v1/namespaces/{self.namespaces[student]}/secrets/"
                                                   f"{held_secrets.SECRET}")  # fmt: skip
