@@ -92,6 +92,7 @@ def run_deploy(workdir: Path, students: int, *extra: str, env: dict | None = Non
         "wall": wall,
         "apply": apply_time,
         "steps": timer.get("steps") or {},
+        "tasks": timer["tasks"],
         "validate": validate,
         "modules": sum(timer["modules"].values()),
         "changed": changed,
