@@ -27,6 +27,23 @@ WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Cro
 BINDINGS = {"RoleBinding", "ClusterRoleBinding"}
 
 
+@cache
+def _client_major() -> int:
+    try:
+        import kubernetes  # noqa: PLC0415 - the client is the module's to import (common.libraries)
+
+        return int(str(kubernetes.__version__).split(".")[0])
+    except (ImportError, ValueError):
+        return 0
+
+
+def apply_body(definition: dict):
+    """The body of a server-side apply as the client can send it: clients before 25.0.0 cannot
+    serialize a dict for application/apply-patch+yaml ("Cannot prepare a request message for
+    provided arguments"), so they are given its JSON, as kubernetes.core's own apply does."""
+    return definition if _client_major() >= 25 else json.dumps(definition).encode()
+
+
 def phase(definition: dict) -> int:
     """0: namespaces; 1: what the rest needs (quota and LimitRange before any pod, Roles before
     their bindings); 2: workloads and bindings."""
@@ -210,7 +227,7 @@ def apply_objects(
                     before = None
             applied = svc.client.server_side_apply(
                 resource,
-                body=definition,
+                body=apply_body(definition),
                 name=meta.get("name"),
                 namespace=meta.get("namespace"),
                 field_manager=field_manager,

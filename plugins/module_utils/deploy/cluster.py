@@ -21,6 +21,7 @@ from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.lab_io 
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy import applyset, capacity, lease
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.apply import (
     REQUEST_TIMEOUT,
+    apply_body,
     apply_objects,
     reason,
 )
@@ -189,8 +190,9 @@ class Cluster:
         def one(obj):
             try:
                 resource = self.svc.resource(obj["kind"], obj["apiVersion"])
+                meta = obj["metadata"]
                 self.svc.client.server_side_apply(
-                    resource, body=obj, name=obj["metadata"]["name"], namespace=obj["metadata"].get("namespace"),
+                    resource, body=apply_body(obj), name=meta["name"], namespace=meta.get("namespace"),
                     field_manager=field_manager, force_conflicts=True, dry_run="All", _request_timeout=REQUEST_TIMEOUT,
                 )  # fmt: skip
             except Exception as err:
