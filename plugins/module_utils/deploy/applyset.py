@@ -147,12 +147,17 @@ def recorded_kinds(parent_obj: dict | None) -> set[str]:
     return {k for k in text.split(",") if k}
 
 
-def owned_by(obj: dict, namespace: str, cohort: str) -> bool:
-    """A member of the student's set on the cluster: labelled part-of its id, or (applied before
-    ApplySets) carrying this cohort's labels, of a kind the lab renders, and not a set's parent."""
+def owned_by(obj: dict, namespace: str, cohort: str, manager: str = "mlopslab") -> bool:
+    """A member of the student's set on the cluster: written by this collection's field manager,
+    and labelled part-of its id, or (applied before ApplySets) carrying this cohort's labels, of a
+    kind the lab renders; never a set's parent. The field manager decides where labels cannot: a
+    student who copies the lab's Deployment (`kubectl get -o yaml`, a new name, `kubectl apply`)
+    copies its labels too, and their copy is theirs, never pruned."""
     meta = obj.get("metadata") or {}
     labels = meta.get("labels") or {}
     if meta.get("namespace") != namespace or ID_LABEL in labels:
+        return False
+    if not any(entry.get("manager") == manager for entry in meta.get("managedFields") or []):
         return False
     if PART_OF in labels:
         return labels[PART_OF] == set_id(namespace)

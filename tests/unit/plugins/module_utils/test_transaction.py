@@ -110,6 +110,7 @@ def listed(obj: dict, **labels) -> dict:
     out = json.loads(json.dumps(obj))
     out["metadata"]["labels"] = {**(out["metadata"].get("labels") or {}), **labels}
     out["metadata"]["uid"] = "0e43e3bb-0000-0000-0000-000000000001"
+    out["metadata"].setdefault("managedFields", [{"manager": "mlopslab", "operation": "Apply"}])
     return out
 
 
@@ -134,7 +135,11 @@ def test_prune_takes_what_the_render_dropped_and_nothing_else():
             "metadata": {"name": "rs", "namespace": "user01", "labels": ours},
         }
     )
-    live = [listed(o) for o in objects] + [listed(ingress), legacy, neighbour, foreign, parent, replicaset]
+    # A student's copy of the lab's Deployment: the same labels (part-of too), written by kubectl.
+    copy = listed(next(o for o in objects if o["kind"] == "Deployment"))
+    copy["metadata"]["name"] = "my-exporter"
+    copy["metadata"]["managedFields"] = [{"manager": "kubectl-client-side-apply", "operation": "Update"}]
+    live = [listed(o) for o in objects] + [listed(ingress), legacy, neighbour, foreign, parent, replicaset, copy]
     cohort = objects[1]["metadata"]["labels"]["mlopslab.io/cohort"]
     # Another cohort's object without the set's label is not this cohort's.
     assert [(o["kind"], o["metadata"]["name"]) for o in applyset.to_prune(live, objects, "user01", "other")] == [
