@@ -97,7 +97,7 @@ class Controller:
     def validate(self) -> dict:
         """Every setting judged; then the pipeline's parameters read as their types."""
         outputs = dict(self.p["outputs"])
-        if not boolean(self.p["apply"], strict=False):  # render mode writes the manifests too
+        if not boolean(self.p.get("apply", True), strict=False):  # render mode writes the manifests too
             outputs["mlopslab_render_dir"] = self.p["render_dir"]
         found = self._sibling(ValidateSettings).validate(self.task_vars, None, False, outputs)
         if found.get("failed"):
@@ -105,20 +105,21 @@ class Controller:
         if self.p["language"] not in LANGUAGES:  # the handout templates there are
             raise Refused(f"mlopslab_handout_language {self.p['language']!r} is not one of {', '.join(LANGUAGES)}")
         self.p.update(
-            apply=boolean(self.p["apply"]),
-            wait=boolean(self.p["wait"]),
+            apply=boolean(self.p.get("apply", True)),
+            wait=boolean(self.p.get("wait", False)),
             lock_takeover=boolean(self.p["lock_takeover"]),
-            wait_timeout=int(self.p["wait_timeout"]),
-            capacity_check=str(self.p["capacity_check"]),
+            wait_timeout=int(self.p.get("wait_timeout", 0)),
+            capacity_check=str(self.p.get("capacity_check", "skip")),
             token_seconds=tokens.seconds(self.p["token_ttl"]),
             renew_before_seconds=tokens.seconds(self.p["token_renew_before"]),
         )
         return plain(found)
 
-    def render(self, on_cluster: tuple[dict, dict], settings: dict) -> dict:
+    def render(self, on_cluster: tuple[dict, dict], settings: dict, roles=LAB_ROLES) -> dict:
+        """The lab roles' objects (none for access) and each student's record."""
         # The roles' variables read the settings' answer as validate_settings registers it.
         given = {"__mlopslab_settings": settings}
-        found = self._sibling(RenderCohort).render(self.task_vars, list(LAB_ROLES), RECORDS, on_cluster=on_cluster,
+        found = self._sibling(RenderCohort).render(self.task_vars, list(roles), RECORDS, on_cluster=on_cluster,
                                                    given=given)  # fmt: skip
         if found.get("failed"):
             raise Refused(found["msg"])

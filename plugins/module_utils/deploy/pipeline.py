@@ -203,24 +203,22 @@ class Deploy:
         context = cluster.entry.get("context") or "the current one"
         return f"Cannot reach the Kubernetes API (kubeconfig: {kubeconfig}, context: {context}): {why}.\n"
 
+    VERB = "deploy"  # whose rights the preflight asks for
+
+    def right_settings(self) -> dict:
+        """The settings that change which rights the verb needs (rights.needed)."""
+        return {"capacity": self.p["capacity_check"], "ingress": self.p["ingress"], "wait": self.p["wait"]}
+
     def rights(self) -> None:
         results = []
         for cluster in self.clusters:
             entry = {"item": cluster.entry}
             try:
-                entry.update(
-                    cluster.rights(
-                        "deploy",
-                        cluster.entry["namespaces"][0],
-                        capacity=self.p["capacity_check"],
-                        ingress=self.p["ingress"],
-                        wait=self.p["wait"],
-                    )
-                )
+                entry.update(cluster.rights(self.VERB, cluster.entry["namespaces"][0], **self.right_settings()))
             except Unreachable as err:
                 entry["cluster_error"] = str(err)
             results.append(entry)
-        verdict = rights_table.clusters_verdict(results, "deploy")
+        verdict = rights_table.clusters_verdict(results, self.VERB)
         if verdict["refusal"]:
             raise Refused(verdict["refusal"])
         self.notes += [f"WARNING: {w}" for w in verdict["warnings"]]
@@ -376,16 +374,17 @@ class Deploy:
                     left.append(f"{name} ({why})")
         return f" (the empty namespaces made for the check could not be removed: {', '.join(left)})" if left else ""
 
-    def hold(self) -> list[Hold]:
+    def hold(self, skip_missing: bool = False) -> list[Hold]:
         """Each student of this run held by this run alone (a Lease per student, in namespace
-        order); refused, naming the holder, when another live run holds one."""
+        order); refused, naming the holder, when another live run holds one. ``skip_missing``: a
+        student whose namespace does not exist has nothing to hold (access)."""
         ident, who = identity()
         holds = []
         for cluster in self.clusters:
             labels = {ownership.MANAGED_BY: ownership.MANAGER, ownership.COHORT: self.p["cohort"]}
             hold = Hold(cluster, ident, who, lambda _ns, labels=labels: labels, clock=self.clock)
             try:
-                refused = hold.take(self.p["lock_takeover"])
+                refused = hold.take(self.p["lock_takeover"], skip_missing=skip_missing)
             except Unreachable as err:
                 for taken in holds:
                     taken.release()
@@ -570,7 +569,7 @@ class Deploy:
         return wait([c.entry for c in self.clusters], list_objects, done, self.p["wait_timeout"], 5)["results"]
 
     # ------------------------------------------------------------ access
-    def issue(self) -> list[dict]:
+    def issue(self, state: str = "present") -> list[dict]:
         """Each student's kubeconfig (a TokenRequest, kept while valid), per cluster."""
         from ansible_collections.mlopslab.monitoring.plugins.module_utils.access.issue import (  # noqa: PLC0415
             issue_all,
@@ -584,7 +583,7 @@ class Deploy:
                 "token_seconds": self.p["token_seconds"],
                 "renew_before_seconds": self.p["renew_before_seconds"],
                 "api_server": cluster.entry.get("api_server") or "",
-                "state": "present",
+                "state": state,
                 "service_account": "student",
             }
             try:

@@ -1,0 +1,45 @@
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""access.yml's work in one task: the pipeline of module_utils/access/pipeline.py, wired to
+Ansible as deploy_cohort wires deploy's (the same controller side, the same in-process cluster
+work and hold)."""
+
+from __future__ import annotations
+
+from ansible.plugins.action import ActionBase
+from ansible_collections.mlopslab.monitoring.plugins.action.deploy_cohort import Controller, api_client_factory
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.access.pipeline import Access
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.errors import Refused
+
+ARGUMENT_SPEC = {
+    "cohort": {"type": "str", "required": True},
+    "state": {"type": "str", "choices": ["revoked", "renewed"], "required": True},
+    "cohort_dir": {"type": "path", "required": True},
+    "outputs": {"type": "dict", "default": {}},
+    # The settings' values as given: validate_settings judges them first (Controller.validate).
+    "lock_takeover": {"type": "raw", "default": False},
+    "token_ttl": {"type": "raw", "default": "16w"},
+    "token_renew_before": {"type": "raw", "default": "7d"},
+    "language": {"type": "raw", "default": "ko"},
+    "inventory_students": {"type": "list", "elements": "str", "default": []},
+    "yaml_results": {"type": "bool", "default": True},
+}
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        params = {**args, "check_mode": bool(self._task.check_mode), "diff": False, "render_dir": ""}
+        controller = Controller(self, task_vars, params)
+        try:
+            said = Access(params, controller, api_client_factory).run()
+        except Refused as refused:  # the one place a refusal becomes the task's failure
+            return {**result, "failed": True, "changed": False, "msg": str(refused)}
+        result.update(changed=False, **said)
+        # Lines and tables only: no password, no token, nothing of another namespace.
+        result["_ansible_no_log"] = False
+        return result
