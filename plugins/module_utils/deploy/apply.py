@@ -32,7 +32,7 @@ def _client_major() -> int:
     try:
         import kubernetes  # noqa: PLC0415 - the client is the module's to import (common.libraries)
 
-        return int(str(kubernetes.__version__).split(".")[0])
+        return int(str(kubernetes.__version__).split(".", maxsplit=1)[0])
     except (ImportError, ValueError):
         return 0
 
