@@ -1,9 +1,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Take or let go of the run's hold on its students (a Lease per student, module_utils/deploy/
-lease.py) for the verbs whose work spans several tasks: access and teardown. deploy holds its
-students inside its own pipeline, renewed for as long as it runs; these verbs take the hold before
-their first write and let it go after their last (their runs take seconds: a hold not let go
-expires DURATION seconds after it was taken). A student whose namespace does not exist has no
+lease.py) for a verb whose work spans several tasks: teardown. deploy and access hold their
+students inside their own pipelines, renewed for as long as they run; teardown takes the hold
+before it deletes (the holds go with the namespaces; one not let go expires DURATION seconds after
+it was taken). A student whose namespace does not exist has no
 hold to take: nothing of theirs is there to change."""
 
 from __future__ import annotations

@@ -4,10 +4,10 @@
 
 DOCUMENTATION = r"""
 module: cohort_hold
-short_description: Hold the run's students, one run at a time (internal to the roles access and teardown)
+short_description: Hold the run's students, one run at a time (internal to the role teardown)
 description:
-  - Internal to the roles C(mlopslab.monitoring.access) and C(mlopslab.monitoring.teardown), which take the hold
-    before their first write and let it go after their last. C(deploy) holds its students inside its own pipeline.
+  - Internal to the role C(mlopslab.monitoring.teardown), which takes the hold before it deletes (the holds go with
+    the namespaces). C(deploy) and C(access) hold their students inside their own pipelines.
   - Each student is held with a C(coordination.k8s.io) Lease C(mlopslab-run) in their namespace, taken in namespace
     order. A student another live run holds (a deploy, an access or a teardown) refuses, naming who holds them and
     since when. A student whose namespace does not exist has nothing to hold.
