@@ -35,11 +35,14 @@ class ActionModule(ActionBase):
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         params = {**args, "check_mode": bool(self._task.check_mode), "diff": False, "render_dir": ""}
         controller = Controller(self, task_vars, params)
+        pipeline = Access(params, controller, api_client_factory)
         try:
-            said = Access(params, controller, api_client_factory).run()
+            said = pipeline.run()
         except Refused as refused:  # the one place a refusal becomes the task's failure
             return {**result, "failed": True, "changed": False, "msg": str(refused)}
         result.update(changed=False, **said)
+        if pipeline.unreleased():
+            result["warnings"] = pipeline.unreleased()
         # Lines and tables only: no password, no token, nothing of another namespace.
         result["_ansible_no_log"] = False
         return result

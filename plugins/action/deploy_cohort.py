@@ -161,11 +161,12 @@ class ActionModule(ActionBase):
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         params = {**args, "check_mode": bool(self._task.check_mode), "diff": bool(task_vars.get("ansible_diff_mode"))}
         controller = Controller(self, task_vars, params)
+        pipeline = Deploy(params, controller, api_client_factory)
         try:
-            said = Deploy(params, controller, api_client_factory).run()
+            said = pipeline.run()
         except Refused as refused:  # the one place a refusal becomes the task's failure
             return {**result, "failed": True, "changed": False, "msg": str(refused)}
-        warnings = getattr(controller, "warnings", [])
+        warnings = getattr(controller, "warnings", []) + pipeline.unreleased()
         result.update(changed=False, **said)
         if warnings:
             result["warnings"] = warnings

@@ -49,10 +49,10 @@ class Access(Deploy):
             students = ", ".join(self.namespaces)
             return self.answer({}, [f"--check: the kubeconfigs of {students} would be {self.p['state']}; nothing was "
                                     "changed."])  # fmt: skip
-        holds = []
+        holds = self.holds
         try:
             with self.step("hold"):
-                holds = self.hold(skip_missing=True)
+                holds.extend(self.hold(skip_missing=True))
             with self.step("passwords"):
                 kept = self.ctl.keep(rendered["credentials"])
             self.guard(holds, "changing the kubeconfigs")

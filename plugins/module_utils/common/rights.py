@@ -88,7 +88,7 @@ def _access() -> list[dict]:
 
 def _hold() -> list[dict]:
     why = "hold the students: one run at a time (a Lease in each student's namespace)"
-    return [right("coordination.k8s.io", "leases", v, NAMESPACE, why) for v in ("get", "create", "patch")]
+    return [right("coordination.k8s.io", "leases", v, NAMESPACE, why) for v in ("get", "create", "patch", "delete")]
 
 
 def _transaction() -> list[dict]:

@@ -266,6 +266,7 @@ class Hold:
         self.clock = clock
         self.held: dict[str, dict] = {}  # namespace -> our Lease as last written
         self.lost: dict[str, str] = {}  # namespace -> who took it
+        self.unreleased: dict[str, str] = {}  # namespace -> why its Lease could not be deleted
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -380,7 +381,11 @@ class Hold:
                     if status != 200 or (mine.get("spec") or {}).get("holderIdentity") != self.identity:
                         return
                     version = mine["metadata"].get("resourceVersion")
-                self.cluster.call("DELETE", self._path(namespace, lease.NAME), body=lease.delete_options(version))
+                status, answer = self.cluster.call(
+                    "DELETE", self._path(namespace, lease.NAME), body=lease.delete_options(version)
+                )
+                if status >= 300 and status not in (404, 409):  # 409: taken over, theirs now
+                    self.unreleased[namespace] = _why(status, answer)
 
         with self._lock, ThreadPoolExecutor(max_workers=WORKERS) as pool:
             list(pool.map(one, list(self.held.items())))

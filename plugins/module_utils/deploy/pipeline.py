@@ -96,6 +96,7 @@ class Deploy:
         self.corrected: list[str] = []  # students whose Secret changed during the run
         self.timings: dict[str, float] = {}  # step -> seconds (bench/deploy.py prints them)
         self.parent = os.getppid()  # ansible-playbook, whose worker runs this
+        self.holds: list[Hold] = []  # this run's holds, one per cluster (let go when it ends)
 
     @contextlib.contextmanager
     def step(self, name: str):
@@ -130,12 +131,12 @@ class Deploy:
             with self.step("dry run"):
                 applied = self.applied(manifests, dry_run=True)
             return self.finish(rendered, applied, None, [], listed)
-        holds: list[Hold] = []
+        holds = self.holds
         try:
             with self.step("server check"):
                 self.server_check(manifests)
             with self.step("hold"):
-                holds = self.hold()
+                holds.extend(self.hold())
             with self.step("passwords"):
                 self.claim(rendered)
                 kept = self.ctl.keep(rendered["credentials"])
@@ -398,6 +399,15 @@ class Deploy:
             hold.start()
             holds.append(hold)
         return holds
+
+    def unreleased(self) -> list[str]:
+        """Warnings for holds that could not be let go (they expire on their own), once the run ended."""
+        found = {ns: why for hold in self.holds for ns, why in hold.unreleased.items()}
+        if not found:
+            return []
+        named = "; ".join(f"{ns} ({why})" for ns, why in sorted(found.items()))
+        return [f"could not let go of the hold on {named}: another run over these students is refused until it "
+                f"expires, {lease.DURATION} s after this run's last renewal"]  # fmt: skip
 
     def guard(self, holds: list[Hold], step: str) -> None:
         """Stop before the next write when another run took a hold over (mlopslab_lock_takeover):
