@@ -215,8 +215,12 @@ def test_deployments_that_cannot_be_listed_fail_the_students_with_the_apis_answe
 def test_a_hold_that_cannot_be_let_go_is_said_and_the_next_run_names_it(kube, deploy):
     # The instructor may take a Lease but not delete it (a ClusterRole older than the hold's rights):
     # the run says so instead of leaving a hold nobody knows about; the next run names it.
-    forbidden = {"code": 403, "reason": "Forbidden", "message": 'leases.coordination.k8s.io "mlopslab-run" is '
-                 'forbidden: User "instructor" cannot delete resource "leases" in API group "coordination.k8s.io"'}  # fmt: skip
+    said = 'User "instructor" cannot delete resource "leases" in API group "coordination.k8s.io"'
+    forbidden = {
+        "code": 403,
+        "reason": "Forbidden",
+        "message": f'leases.coordination.k8s.io "mlopslab-run" is forbidden: {said}',
+    }
     kube.refuse("DELETE", "/apis/coordination.k8s.io/v1/namespaces/user01/leases/mlopslab-run", forbidden)
     first = deploy("-e", "mlopslab_wait=false")
     assert "could not let go of the hold on user01 (HTTP 403" in first.text, first.output[-3000:]
