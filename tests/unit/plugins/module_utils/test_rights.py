@@ -53,7 +53,7 @@ def test_the_capacity_reads_follow_the_capacity_setting(mode, nodes):
 
 def test_a_missing_right_is_refused_with_why_and_how_to_grant_it():
     needed = rights.needed("teardown")
-    answers = [{"allowed": r["verb"] != "delete"} for r in needed]
+    answers = [{"allowed": (r["verb"], r["resource"]) != ("delete", "namespaces")} for r in needed]
     judged = rights.judge(needed, answers)
     assert [r["verb"] for r in judged["missing"]] == ["delete"]
     message = rights.refusal([{"name": "a", "namespace": "user01", "user": "alice", "missing": judged["missing"]}],
