@@ -6,23 +6,15 @@ work and hold)."""
 from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
-from ansible_collections.mlopslab.monitoring.plugins.action.deploy_cohort import Controller, api_client_factory
+from ansible_collections.mlopslab.monitoring.plugins.action.deploy_cohort import (
+    PIPELINE_ARGS,
+    Controller,
+    api_client_factory,
+)
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.access.pipeline import Access
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.errors import Refused
 
-ARGUMENT_SPEC = {
-    "cohort": {"type": "str", "required": True},
-    "state": {"type": "str", "choices": ["revoked", "renewed"], "required": True},
-    "cohort_dir": {"type": "path", "required": True},
-    "outputs": {"type": "dict", "default": {}},
-    # The settings' values as given: validate_settings judges them first (Controller.validate).
-    "lock_takeover": {"type": "raw", "default": False},
-    "token_ttl": {"type": "raw", "default": "16w"},
-    "token_renew_before": {"type": "raw", "default": "7d"},
-    "language": {"type": "raw", "default": "ko"},
-    "inventory_students": {"type": "list", "elements": "str", "default": []},
-    "yaml_results": {"type": "bool", "default": True},
-}
+ARGUMENT_SPEC = {**PIPELINE_ARGS, "state": {"type": "str", "choices": ["revoked", "renewed"], "required": True}}
 
 
 class ActionModule(ActionBase):

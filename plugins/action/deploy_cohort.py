@@ -37,25 +37,29 @@ LAB_ROLES = (
 )
 RECORDS = "record.yml.j2"
 
-ARGUMENT_SPEC = {
+# What every verb's pipeline takes (deploy's and access's): the cohort, its folder, and the settings'
+# values as given: validate_settings judges them (one message for every problem) before the pipeline
+# reads them (Controller.validate).
+PIPELINE_ARGS = {
     "cohort": {"type": "str", "required": True},
-    # The settings' values as given: validate_settings judges them (one message for every problem)
-    # before the pipeline reads them (Controller.params).
-    "apply": {"type": "raw", "default": True},
-    "render_dir": {"type": "path", "required": True},
     "cohort_dir": {"type": "path", "required": True},
     "outputs": {"type": "dict", "default": {}},
-    "capacity_check": {"type": "raw", "default": "fail"},
-    "wait": {"type": "raw", "default": True},
-    "wait_timeout": {"type": "raw", "default": 300},
-    "ingress": {"type": "bool", "default": False},
     "lock_takeover": {"type": "raw", "default": False},
     "token_ttl": {"type": "raw", "default": "16w"},
     "token_renew_before": {"type": "raw", "default": "7d"},
     "language": {"type": "raw", "default": "ko"},
     "inventory_students": {"type": "list", "elements": "str", "default": []},
-    "inventory_sources": {"type": "list", "elements": "str", "default": []},
     "yaml_results": {"type": "bool", "default": True},
+}
+ARGUMENT_SPEC = {
+    **PIPELINE_ARGS,
+    "apply": {"type": "raw", "default": True},
+    "render_dir": {"type": "path", "required": True},
+    "capacity_check": {"type": "raw", "default": "fail"},
+    "wait": {"type": "raw", "default": True},
+    "wait_timeout": {"type": "raw", "default": 300},
+    "ingress": {"type": "bool", "default": False},
+    "inventory_sources": {"type": "list", "elements": "str", "default": []},
 }
 KUBERNETES_MISSING = (
     "The Python that runs ansible-playbook ({python}) has no kubernetes client, which deploy uses to reach the "

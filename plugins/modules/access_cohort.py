@@ -15,49 +15,13 @@ description:
 version_added: 1.2.0
 author: mlopslab.monitoring contributors (@mlopslab)
 options:
-  cohort:
-    description: The cohort (C(mlopslab_cohort)).
-    type: str
-    required: true
   state:
     description: What becomes of the students' kubeconfigs.
     type: str
     choices: [revoked, renewed]
     required: true
-  cohort_dir:
-    description: The cohort's folder for the access sheet, the handouts and the kubeconfigs.
-    type: path
-    required: true
-  outputs:
-    description: The folders the run writes to, checked writable before anything is made (setting name to path).
-    type: dict
-    default: {}
-  lock_takeover:
-    description: Take over students another run holds (C(mlopslab_lock_takeover)).
-    type: raw
-    default: false
-  token_ttl:
-    description: C(mlopslab_student_token_ttl).
-    type: raw
-    default: 16w
-  token_renew_before:
-    description: C(mlopslab_student_token_renew_before).
-    type: raw
-    default: 7d
-  language:
-    description: The handouts' language (C(mlopslab_handout_language)).
-    type: raw
-    default: ko
-  inventory_students:
-    description: Every student of the inventory (the access sheet keeps the rows of those not in this run).
-    type: list
-    elements: str
-    default: []
-  yaml_results:
-    description: Whether tables are returned as one block (the YAML result format) or a list of lines.
-    type: bool
-    default: true
 extends_documentation_fragment:
+  - mlopslab.monitoring.pipeline
   - mlopslab.monitoring.controller
 attributes:
   check_mode:

@@ -21,10 +21,6 @@ description:
 version_added: 1.2.0
 author: mlopslab.monitoring contributors (@mlopslab)
 options:
-  cohort:
-    description: The cohort (C(mlopslab_cohort)).
-    type: str
-    required: true
   apply:
     description: Apply to the clusters; V(false) writes each student's objects under O(render_dir).
     type: bool
@@ -33,16 +29,6 @@ options:
     description: Where render mode writes C(<student>/lab.yaml).
     type: path
     required: true
-  cohort_dir:
-    description: The cohort's folder for the access sheet, the handouts and the kubeconfigs.
-    type: path
-    required: true
-  outputs:
-    description:
-      - The folders the run writes to, checked writable before anything is made (setting name to path).
-      - In render mode O(render_dir) is checked too.
-    type: dict
-    default: {}
   capacity_check:
     description: C(mlopslab_capacity_check).
     type: str
@@ -60,38 +46,13 @@ options:
     description: Whether the lab has an Ingress (C(mlopslab_ingress_domain) set).
     type: bool
     default: false
-  lock_takeover:
-    description: Take over the hold of students another run holds (C(mlopslab_lock_takeover)).
-    type: bool
-    default: false
-  token_ttl:
-    description: C(mlopslab_student_token_ttl).
-    type: str
-    default: 16w
-  token_renew_before:
-    description: C(mlopslab_student_token_renew_before).
-    type: str
-    default: 7d
-  language:
-    description: The handouts' language.
-    type: str
-    choices: [en, ko]
-    default: ko
-  inventory_students:
-    description: Every student of the inventory (the access sheet keeps the rows of those not in this run).
-    type: list
-    elements: str
-    default: []
   inventory_sources:
     description: The inventory's sources, for the teardown command the run suggests.
     type: list
     elements: str
     default: []
-  yaml_results:
-    description: Whether tables are returned as one block (the YAML result format) or a list of lines.
-    type: bool
-    default: true
 extends_documentation_fragment:
+  - mlopslab.monitoring.pipeline
   - mlopslab.monitoring.controller
 attributes:
   check_mode:
