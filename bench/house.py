@@ -85,29 +85,41 @@ def long_expressions() -> list[tuple[int, str, str]]:
     return sorted(found, reverse=True)
 
 
-def crossings() -> list[str]:
-    """The crossings of one deploy of three students to the API emulator, counted from the calls
-    themselves (bench/callback_plugins/bench_crossings.py): each execution of a task whose action
-    is a plugin of this collection or kubernetes.core, each call of one of this collection's filters."""
+VERBS = (
+    ("deploy", ["-e", "mlopslab_wait=false"]),
+    ("access", ["-e", "mlopslab_access=renew"]),
+    ("verify", ["-e", "mlopslab_verify_fail=false"]),
+    ("teardown", ["-e", "mlopslab_teardown_confirm=mlops-demo", "-e", "mlopslab_teardown_timeout=30"]),
+)
+
+
+def crossings() -> dict[str, list[str]]:
+    """The crossings of each verb's run over three students on the API emulator (deploy, access,
+    verify, teardown, in that order, on one cluster), counted from the calls themselves
+    (bench/callback_plugins/bench_crossings.py): each execution of a task whose action is a plugin
+    of this collection or kubernetes.core, each call of one of this collection's filters."""
+    found = {}
     with tempfile.TemporaryDirectory(prefix="bench-house-") as tmp:
         work = Path(tmp)
-        out = work / "crossings.jsonl"
         with EmulatedCluster(work / "kubeconfig", seed_files=[CLUSTER_FIXTURES / "nodes.yml"]) as cluster:
-            env = {
-                **os.environ,
-                "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-                "ANSIBLE_CALLBACK_PLUGINS": str(REPO / "bench" / "callback_plugins"),
-                "ANSIBLE_CALLBACKS_ENABLED": "bench_crossings",
-                "BENCH_CROSSINGS_OUT": str(out),
-                "K8S_AUTH_KUBECONFIG": str(cluster.kubeconfig),
-            }
-            command = [str(Path(sys.executable).parent / "ansible-playbook"), "playbooks/deploy.yml",
-                       "-e", f"mlopslab_build_dir={work / 'build'}", "-e", "mlopslab_wait=false"]  # fmt: skip
-            proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
-            if proc.returncode != 0:
-                raise SystemExit(f"deploy failed:\n{proc.stdout[-3000:]}")
-        lines = out.read_text().splitlines() if out.exists() else []
-    return [" ".join(json.loads(line)) for line in lines]
+            for verb, args in VERBS:
+                out = work / f"{verb}.jsonl"
+                env = {
+                    **os.environ,
+                    "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+                    "ANSIBLE_CALLBACK_PLUGINS": str(REPO / "bench" / "callback_plugins"),
+                    "ANSIBLE_CALLBACKS_ENABLED": "bench_crossings",
+                    "BENCH_CROSSINGS_OUT": str(out),
+                    "K8S_AUTH_KUBECONFIG": str(cluster.kubeconfig),
+                }
+                command = [str(Path(sys.executable).parent / "ansible-playbook"), f"playbooks/{verb}.yml",
+                           "-e", f"mlopslab_build_dir={work / 'build'}", *args]  # fmt: skip
+                proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+                if proc.returncode != 0:
+                    raise SystemExit(f"{verb} failed:\n{proc.stdout[-3000:]}")
+                lines = out.read_text().splitlines() if out.exists() else []
+                found[verb] = [" ".join(json.loads(line)) for line in lines]
+    return found
 
 
 def main() -> int:
@@ -123,10 +135,10 @@ def main() -> int:
     print(f"Jinja expressions over 100 characters (the logic between the delimiters): {len(expressions)}")
     for length, where, start in expressions:
         print(f"  {length:4d}  {where}: {start}...")
-    calls = crossings()
-    print(f"YAML->Python crossings in one deploy of 3 students (counted from the calls): {len(calls)}")
-    for call in calls:
-        print(f"  {call}")
+    for verb, calls in crossings().items():
+        print(f"YAML->Python crossings in one {verb} of 3 students (counted from the calls): {len(calls)}")
+        for call in calls:
+            print(f"  {call}")
     files = [p for p in yaml_files() if p.parent.name == "tasks"] + list((REPO / "playbooks").glob("*.yml"))
     print("rolespec_validate: false:", sum(p.read_text().count("rolespec_validate: false") for p in files))
     private = sorted({m for p in (REPO / "plugins").rglob("*.py") for m in PRIVATE.findall(p.read_text())})

@@ -103,7 +103,9 @@ class Controller:
         outputs = dict(self.p["outputs"])
         if not boolean(self.p.get("apply", True), strict=False):  # render mode writes the manifests too
             outputs["mlopslab_render_dir"] = self.p["render_dir"]
-        found = self._sibling(ValidateSettings).validate(self.task_vars, None, False, outputs)
+        # teardown renders nothing: its students are only named and grouped by cluster.
+        clusters_only = bool(self.p.get("clusters_only"))
+        found = self._sibling(ValidateSettings).validate(self.task_vars, None, clusters_only, outputs)
         if found.get("failed"):
             raise Refused(found["msg"])
         if self.p["language"] not in LANGUAGES:  # the handout templates there are

@@ -10,7 +10,7 @@ from decimal import Decimal
 from ansible.errors import AnsibleFilterError
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.access.sheet import csv_row
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.access.tokens import seconds as lifetime_seconds
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.common import clusters, namespaces, rights
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common import rights
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.text import shown
 
 
@@ -44,15 +44,6 @@ def instructor_binding(user, role=rights.ROLE_NAME):
     return rights.binding(str(user), str(role))
 
 
-def clusters_shared(listed):
-    return clusters.same_cluster_problems(results(listed, "namespaces"))
-
-
-def namespace_plan(listed, cohort, targets, inventory=None, include_orphans=False):
-    inventory = None if inventory is None else list(inventory)
-    return namespaces.namespace_plan(list(listed), cohort, dict(targets), inventory, bool(include_orphans))
-
-
 def seconds(value):
     result = lifetime_seconds(value)
     if result is None:
@@ -65,8 +56,6 @@ class FilterModule:
         return {
             "rights_verdict": rights_verdict,
             "instructor_binding": instructor_binding,
-            "clusters_shared": clusters_shared,
-            "namespace_plan": namespace_plan,
             "seconds": seconds,
             "csv_row": csv_row,
             "shown": shown,

@@ -115,6 +115,13 @@ def test_a_second_run_is_refused_naming_the_first_and_a_takeover_still_hands_out
         assert not second_build.exists(), sorted(p.name for p in second_build.rglob("*"))
         timed("a second deploy refused while the first holds the cohort", time.monotonic() - began)
         note(f"a second deploy during the first: refused in {seconds:.1f} s, naming the first run (pid {first.pid})")
+        # A teardown launched meanwhile is refused the same way, before it deletes anything.
+        before = tx.ours()
+        proc, seconds = tx.playbook("teardown", "-e", f"mlopslab_teardown_confirm={tx.cohort}")
+        out = text(proc)
+        assert proc.returncode != 0 and f"Another run is changing cohort {tx.cohort}" in out, out[-3000:]
+        assert tx.ours() == before
+        note(f"a confirmed teardown during the deploy: refused in {seconds:.1f} s, nothing deleted")
         # Taken over by force: the second run does the work, the first stops before its next write.
         proc, seconds = tx.playbook("deploy", "-e", f"mlopslab_build_dir={second_build}", "-e", "mlopslab_wait=false",
                                     "-e", "mlopslab_lock_takeover=true")  # fmt: skip

@@ -77,7 +77,7 @@ def course(tmp_path, installed, core):
     return run
 
 
-NEEDED = ("playbooks/deploy.yml", "roles/_common/tasks/preflight.yml", "roles/access/templates/handout.ko.md.j2",
+NEEDED = ("playbooks/deploy.yml", "roles/_common/tasks/rights.yml", "roles/access/templates/handout.ko.md.j2",
           "plugins/plugin_utils/ansible_core.py", "exporter/ab_exporter/cli.py", "meta/runtime.yml")  # fmt: skip
 
 

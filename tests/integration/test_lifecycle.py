@@ -84,6 +84,11 @@ def test_a_confirmed_teardown_deletes_this_cohort_only_and_archives_credentials(
     [archived] = list((credentials / "archive").glob("*/user01-grafana-admin"))
     assert archived.read_text() == password and oct(archived.stat().st_mode & 0o777) == "0o600"
     assert not (credentials / "user01-grafana-admin").exists()
+    # Nothing left that hands out a removed student's password: the sheet's row went with them.
+    sheet = (tmp_path / "build" / COHORT / "access.csv").read_text()
+    assert password not in sheet and "user01" not in sheet
+    assert sheet.startswith("student,namespace,")
+    assert not (tmp_path / "build" / COHORT / "handouts" / "user01.md").exists()
 
 
 def test_check_mode_teardown_is_a_dry_run_even_when_confirmed(kube, play, tmp_path):

@@ -72,6 +72,14 @@ def csv_row(columns: list[str], row: dict | None = None) -> str:
     return out.getvalue()
 
 
+def read_rows(text: str) -> tuple[list[str], list[dict]] | None:
+    """(the sheet's columns, its rows), or None when it has no header."""
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        return None
+    return list(reader.fieldnames), list(reader)
+
+
 def read_sheet(text: str) -> dict[str, dict]:
     """The sheet's rows by namespace."""
     return {row["namespace"]: row for row in csv.DictReader(io.StringIO(text)) if row.get("namespace")}

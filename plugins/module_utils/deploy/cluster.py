@@ -280,12 +280,14 @@ class Hold:
         return self.cluster.call("PATCH", self._path(namespace, lease.NAME), body=body,
                                  content_type="application/merge-patch+json")  # fmt: skip
 
-    def take(self, takeover: bool, skip_missing: bool = False) -> dict[str, dict]:
+    def take(self, takeover: bool, skip_missing: bool = False, only: set[str] | None = None) -> dict[str, dict]:
         """Take every student's hold, in namespace order; stop at the first held by a live run
         (unless ``takeover``). Returns the Leases that refused us (namespace -> Lease); on a
         refusal, what was taken is let go. ``skip_missing``: a namespace that does not exist has
-        nothing to hold (access, teardown)."""
+        nothing to hold (access, teardown); ``only``: these namespaces only."""
         for namespace in sorted(self.cluster.students.values()):
+            if only is not None and namespace not in only:
+                continue
             if skip_missing and self.cluster.call("GET", f"/api/v1/namespaces/{namespace}")[0] == 404:
                 continue
             refused = self._take_one(namespace, takeover)

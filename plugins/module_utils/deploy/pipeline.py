@@ -177,7 +177,7 @@ class Deploy:
             git_version, apis = answers[cluster.name]
             which = f" {cluster.name}" if several else ""
             found = _version(git_version)
-            if found is None or found < MIN_KUBERNETES:
+            if self.NEEDS_VERSION and (found is None or found < MIN_KUBERNETES):
                 raise Refused(
                     f"The cluster{which} runs Kubernetes {git_version or 'of unknown version'}; mlopslab.monitoring "
                     f"needs {'.'.join(map(str, MIN_KUBERNETES))} or newer (Pod Security Admission, which enforces the "
@@ -205,6 +205,7 @@ class Deploy:
         return f"Cannot reach the Kubernetes API (kubeconfig: {kubeconfig}, context: {context}): {why}.\n"
 
     VERB = "deploy"  # whose rights the preflight asks for
+    NEEDS_VERSION = True  # refused below MIN_KUBERNETES
 
     def right_settings(self) -> dict:
         """The settings that change which rights the verb needs (rights.needed)."""
@@ -225,9 +226,9 @@ class Deploy:
         self.notes += [f"WARNING: {w}" for w in verdict["warnings"]]
         self.capacity_readable = verdict["capacity_readable"]
 
-    def ownership(self) -> dict[str, list[dict]]:
-        """Each cluster's namespaces (name, uid, labels); refused when two groups of students reach
-        one cluster, or a student's namespace is someone else's."""
+    def listed_namespaces(self) -> dict[str, list[dict]]:
+        """Each cluster's namespaces (name, uid, labels, phase); refused when two groups of students
+        reach one cluster."""
         listed = {}
         for cluster in self.clusters:
             try:
@@ -239,6 +240,11 @@ class Deploy:
         )
         if shared:
             raise Refused(f"{'. '.join(shared)}. {NOTHING}")
+        return listed
+
+    def ownership(self) -> dict[str, list[dict]]:
+        """listed_namespaces, refused when a student's namespace is someone else's."""
+        listed = self.listed_namespaces()
         refused = []
         several = len(self.clusters) > 1
         for cluster in self.clusters:
@@ -375,17 +381,18 @@ class Deploy:
                     left.append(f"{name} ({why})")
         return f" (the empty namespaces made for the check could not be removed: {', '.join(left)})" if left else ""
 
-    def hold(self, skip_missing: bool = False) -> list[Hold]:
+    def hold(self, skip_missing: bool = False, only: set[str] | None = None) -> list[Hold]:
         """Each student of this run held by this run alone (a Lease per student, in namespace
         order); refused, naming the holder, when another live run holds one. ``skip_missing``: a
-        student whose namespace does not exist has nothing to hold (access)."""
+        student whose namespace does not exist has nothing to hold (access, teardown); ``only``:
+        these namespaces only (teardown: those it deletes)."""
         ident, who = identity()
         holds = []
         for cluster in self.clusters:
             labels = {ownership.MANAGED_BY: ownership.MANAGER, ownership.COHORT: self.p["cohort"]}
             hold = Hold(cluster, ident, who, lambda _ns, labels=labels: labels, clock=self.clock)
             try:
-                refused = hold.take(self.p["lock_takeover"], skip_missing=skip_missing)
+                refused = hold.take(self.p["lock_takeover"], skip_missing=skip_missing, only=only)
             except Unreachable as err:
                 for taken in holds:
                     taken.release()

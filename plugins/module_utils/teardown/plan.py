@@ -66,29 +66,14 @@ def teardown_plan(listed: list[dict], cohort: str, only: list[str], inventory: l
     return merged
 
 
-def teardown_outcome(deleted: list[dict], remaining: list[dict]) -> dict:
-    """Per namespace, what the delete call and the wait that followed it said, per cluster.
+def outcome(errors: dict[str, str], remaining: list[dict]) -> dict:
+    """Per namespace, what its delete and the wait that followed it said.
 
-    ``deleted``: the delete's loop results (item: a cluster of teardown_plan's ``clusters``),
-    per-object results in the order of its namespaces, or a failure of the call as a whole;
-    ``remaining``: the wait's loop results (the cohort's namespaces still listed, or why the
-    list failed: then whether that cluster's deletions finished is unknown, and said so)."""
-    errors, wait_errors, stuck = {}, {}, []
-    for result in deleted:
-        names = result["item"]["namespaces"]
-        answer = result.get("result")
-        per_object = answer.get("results") if isinstance(answer, dict) else None
-        if per_object is None:
-            if result.get("failed") or len(names) != 1:
-                # The call failed as a whole: nothing of this cluster can be said deleted.
-                per_object = [{"error": {"msg": result.get("msg") or "no answer from the module"}}] * len(names)
-            else:
-                # kubernetes.core.k8s answers one definition's result as the task's own (runner.py).
-                per_object = [result]
-        for namespace, answer in zip(names, per_object, strict=True):
-            message = ((answer or {}).get("error") or {}).get("msg") or ""
-            if message:
-                errors[namespace] = message
+    ``errors``: namespace -> why its delete failed; ``remaining``: the wait's last answer per
+    cluster (item: a cluster of teardown_plan's ``clusters``, then ``resources``, the cohort's
+    namespaces still listed, or why the list failed: then whether that cluster's deletions
+    finished is unknown, and said so)."""
+    wait_errors, stuck = {}, []
     for result in remaining:
         names = result["item"]["namespaces"]
         if result.get("resources") is None:
@@ -96,4 +81,4 @@ def teardown_outcome(deleted: list[dict], remaining: list[dict]) -> dict:
                 wait_errors[namespace] = result.get("msg") or "no answer from the API"
         else:
             stuck += [{**e, "cluster": result["item"]["name"]} for e in terminating(result["resources"], names)]
-    return {"errors": errors, "wait_errors": wait_errors, "stuck": sorted(stuck, key=lambda e: e["namespace"])}
+    return {"errors": dict(errors), "wait_errors": wait_errors, "stuck": sorted(stuck, key=lambda e: e["namespace"])}

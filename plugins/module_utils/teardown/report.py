@@ -65,9 +65,12 @@ def closing(plan: dict, outcome: dict | None, confirmed: bool, cohort: str, arch
             else ""
         )
         return "Dry run: nothing was deleted." + how
-    stuck = len((outcome or NO_OUTCOME).get("stuck") or [])
+    outcome = outcome or NO_OUTCOME
+    not_gone = {e["namespace"] for e in outcome.get("stuck") or []}
+    not_gone |= set(outcome.get("errors") or {}) | set(outcome.get("wait_errors") or {})
+    gone = [e for e in plan.get("delete") or [] if e["namespace"] not in not_gone]
     archived = f" Credentials archived under {archive}." if archive else ""
-    return f"Deleted {to_delete - stuck} of {to_delete} namespaces.{archived}"
+    return f"Deleted {len(gone)} of {to_delete} namespaces.{archived}"
 
 
 def teardown_report(plan: dict, outcome: dict | None, students: dict[str, str], cohort: str, confirmed: bool,
@@ -81,3 +84,34 @@ def teardown_report(plan: dict, outcome: dict | None, students: dict[str, str], 
         },
         "closing": closing(plan, outcome, confirmed, cohort, archive, check),
     }
+
+
+def plan_text(plan: dict, cohort: str, confirmed: bool, check: bool = False) -> str:
+    """The plan as teardown shows it before it deletes (or instead, in a dry run): one line per
+    namespace, what is done with it and why."""
+    if confirmed:
+        mode = ""
+    elif check:
+        mode = " (--check: nothing is deleted)"
+    else:
+        mode = f" (dry run: nothing is deleted without -e mlopslab_teardown_confirm={cohort})"
+    orphans = {e["namespace"] for e in plan.get("orphans") or []}
+    on = plan.get("several")
+
+    def line(action: str, entry: dict, why: str) -> str:
+        where = f" on {entry['cluster']}" if on and entry.get("cluster") else ""
+        return f"{action:<12} {entry['namespace']:<24} {why}{where}"
+
+    lines = [f"teardown of cohort {cohort}{mode}"]
+    delete = plan.get("delete") or []
+    for entry in delete:
+        why = "no longer in the inventory" if entry["namespace"] in orphans else f"student {entry['student']}"
+        lines.append(line("delete" if confirmed else "would delete", entry, why))
+    lines += [line("refuse", e, e["why"]) for e in plan.get("refuse") or []]
+    lines += [line("absent", {**e, "cluster": ""}, "no such namespace") for e in plan.get("absent") or []]
+    kept = "this cohort, no longer in the inventory; not selected (--limit / mlopslab_teardown_only)"
+    lines += [line("keep", e, kept) for e in plan.get("orphans") or [] if e["namespace"] not in
+              {d["namespace"] for d in delete}]  # fmt: skip
+    if not (delete or plan.get("refuse") or plan.get("absent")):
+        lines.append(f"nothing of cohort {cohort} to delete")
+    return "\n".join(lines)

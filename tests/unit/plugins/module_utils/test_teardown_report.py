@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from plugins.module_utils.teardown.report import closing, student_report, teardown_report
+from plugins.module_utils.teardown.report import closing, plan_text, student_report, teardown_report
 
 PLAN = {
     "delete": [{"namespace": "user01", "student": "user01"}, {"namespace": "user02", "student": "user02"}],
@@ -66,3 +66,30 @@ def test_check_mode_says_so_instead_of_asking_for_the_confirmation_given():
     assert closing(PLAN, None, False, "fall26", check=True) == (
         "--check: nothing was deleted; 2 namespaces would be deleted with the confirmation."
     )
+
+
+def test_the_closing_line_counts_neither_a_refused_delete_nor_an_unchecked_one():
+    outcome = {"errors": {"user01": "Forbidden"}, "wait_errors": {"user02": "connection refused"}, "stuck": []}
+    assert closing(PLAN, outcome, True, "fall26") == "Deleted 0 of 2 namespaces."
+
+
+def test_the_plan_names_each_namespace_with_what_is_done_and_why():
+    plan = {**PLAN, "orphans": [{"namespace": "user09", "student": "user09", "cluster": "a"}], "several": False}
+    assert plan_text(plan, "fall26", confirmed=False).splitlines() == [
+        "teardown of cohort fall26 (dry run: nothing is deleted without -e mlopslab_teardown_confirm=fall26)",
+        "would delete user01                   student user01",
+        "would delete user02                   student user02",
+        "refuse       user03                   it has no label mlopslab.io/cohort=fall26",
+        "absent       user04                   no such namespace",
+        "keep         user09                   this cohort, no longer in the inventory; not selected (--limit / "
+        "mlopslab_teardown_only)",
+    ]
+    assert plan_text(PLAN, "fall26", confirmed=False, check=True).splitlines()[0] == (
+        "teardown of cohort fall26 (--check: nothing is deleted)"
+    )
+    several = {"delete": [{"namespace": "user01", "student": "user01", "cluster": "b"}], "several": True}
+    assert plan_text(several, "fall26", confirmed=True).splitlines() == [
+        "teardown of cohort fall26",
+        "delete       user01                   student user01 on b",
+    ]
+    assert plan_text({"delete": []}, "fall26", True).splitlines()[-1] == "nothing of cohort fall26 to delete"
