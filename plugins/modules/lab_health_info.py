@@ -24,6 +24,15 @@ description:
     (C(DeadlineExceeded), a node shutdown). The kubelet's own events name a crash loop's cause when
     the last state does not - C(poststart_hook_failed) (C(FailedPostStartHook)), C(liveness_probe_kill)
     (a probe's C(Killing) event, whatever exit code the process then gave).
+  - A pod ended by someone else is named for who ended it, whatever its phase and exit codes say
+    (from 1.27 a pod whose containers exit 0 on the SIGTERM ends C(Succeeded)) - C(evicted) (the
+    kubelet's C(Evicted) reason or event, or the C(DisruptionTarget) condition of a drain, a
+    C(NoExecute) taint or the kubelet), C(preempted) (the scheduler's C(DisruptionTarget)).
+  - An init container's termination is read like any other - one C(OOMKilled) with exit 0 is
+    C(oom_killed), C(degraded) when the pod went on regardless. Exit codes are read per program -
+    exit 2 is C(exporter_config) for the exporter (its configuration refused), C(misuse_of_shell_builtin)
+    for a shell, and the program's own error (C(app_error)) for any other (a Go program exits 2 when
+    it panics).
   - A container running and ready again after a restart whose last exit was abnormal (a kill, any
     non-zero code) is C(degraded) and names that exit; only restarts after a clean exit 0 are
     tolerated, up to O(max_restarts).

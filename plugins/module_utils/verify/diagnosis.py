@@ -47,12 +47,18 @@ WAITING_CODES = {
 # Waiting reasons of a container that is still being set up, not of one that failed.
 STARTING = {"ContainerCreating", "PodInitializing"}
 
+# What an exit code means depends on the program that exited (_program): these are the runtime's
+# and the kernel's, the same for every program; exit 2 is read per program below (EXIT_2).
 EXIT_CODES = {
-    2: "misuse_of_shell_builtin",
     126: "not_executable",
     127: "command_not_found",
     139: "segfault",
 }
+# Exit 2: the exporter's own code for a configuration it refuses (ab_exporter/cli.py: one line on
+# stderr naming the setting); a shell's for the misuse of a builtin; for any other program its own
+# error (Go programs, Prometheus and Grafana among them, exit 2 when they panic).
+EXIT_2 = {"exporter": "exporter_config", "shell": "misuse_of_shell_builtin"}
+SHELLS = {"sh", "bash", "ash", "dash", "zsh", "busybox"}
 
 SIGNALS = {
     1: "SIGHUP",
@@ -333,14 +339,29 @@ def _signal_finding(pod, name, label, spec, exit_code, code_text, kills, severit
 
 
 EXIT_HINTS = {
-    "misuse_of_shell_builtin": "exit 2 is a usage error: the exporter exits 2 on bad configuration with "
-    "one line naming the setting; read it with kubectl logs --previous",
+    "exporter_config": "exit 2 is the exporter refusing its configuration (bad configuration, or a port it "
+    "cannot listen on): one line names the setting; read it with kubectl logs --previous, and fix "
+    "metrics_exporter_settings or metrics_exporter_port",
+    "misuse_of_shell_builtin": "exit 2 from a shell is the misuse of a builtin (a syntax or usage error in "
+    "its script); read it with kubectl logs --previous",
     "not_executable": "exit 126: the command was found but cannot run (permissions, or a read-only or "
     "noexec mount); check the image and command",
     "command_not_found": "exit 127: the command is not in the image or PATH; check command/args and image",
     "segfault": "exit 139 is SIGSEGV: a native library crashed; check the image's library versions "
     "(e.g. numpy built for another CPU) and kubectl logs --previous",
 }
+
+
+def _program(pod: dict, name: str, spec: dict) -> str:
+    """Whose exit codes a container's are: the exporter's (its own codes), a shell's, or another
+    program's (only the generic meanings hold)."""
+    app = ((pod.get("metadata") or {}).get("labels") or {}).get("app.kubernetes.io/name")
+    if (app, name) == ("metrics-exporter", "exporter"):
+        return "exporter"
+    command = [str(c) for c in (spec.get("command") or [])[:1]]
+    if command and command[0].rsplit("/", 1)[-1] in SHELLS:
+        return "shell"
+    return "other"
 
 
 def _exit_finding(pod, name, label, spec, terminated, code_text, severity, certainty, evidence, oom):
@@ -359,10 +380,34 @@ def _exit_finding(pod, name, label, spec, terminated, code_text, severity, certa
             certainty,
             evidence,
         )
-    if exit_code in EXIT_CODES:
-        code = EXIT_CODES[exit_code]
+    program = _program(pod, name, spec)
+    if exit_code == 2 and program in EXIT_2:
+        code = EXIT_2[program]
+        evidence["decided"].append(f"exit 2 of {'the exporter' if program == 'exporter' else 'a shell'}")
         message = f"{label} {code_text}"
         return finding(code, severity, name, exit_code, message, EXIT_HINTS[code] + child_oom, certainty, evidence)
+    if exit_code == 2:
+        return finding(
+            "app_error",
+            severity,
+            name,
+            exit_code,
+            f"{label} {code_text}: the program's own error",
+            "exit 2 is the program's own error, not the exporter's configuration code: a Go program (Prometheus, "
+            "Grafana) exits 2 when it panics or its runtime fails (read the panic with kubectl logs --previous -c "
+            f"{name}); for others, its usage error" + child_oom,
+            certainty,
+            evidence,
+        )
+    if exit_code in EXIT_CODES:
+        code = EXIT_CODES[exit_code]
+        hint = EXIT_HINTS[code]
+        if code == "segfault" and program != "exporter":
+            hint = (
+                "exit 139 is SIGSEGV: the program crashed in native code; check the image and kubectl logs --previous"
+            )
+        message = f"{label} {code_text}"
+        return finding(code, severity, name, exit_code, message, hint + child_oom, certainty, evidence)
     if isinstance(exit_code, int) and 128 < exit_code < 160:
         number = terminated.get("signal") or exit_code - 128
         sig = SIGNALS.get(number, f"signal {number}")
@@ -377,13 +422,14 @@ def _exit_finding(pod, name, label, spec, terminated, code_text, severity, certa
             certainty,
             evidence,
         )
+    own = "an uncaught Python exception (its traceback)" if program == "exporter" else "the program's own error"
     return finding(
         "app_error",
         severity,
         name,
         exit_code,
         f"{label} {code_text}",
-        "the application failed: kubectl logs --previous -c "
+        f"the application failed, {own}: kubectl logs --previous -c "
         + str(name)
         + " shows why"
         + (" (exit 255 is often a wrapped or out-of-range exit status)" if exit_code == 255 else "")
@@ -456,6 +502,8 @@ def _termination_finding(pod, cs, spec, is_init, terminated, events, severity, s
     if exit_code == 0 and reason in ("Completed", "") and is_init and not _is_sidecar(spec):
         return None  # an init container's job done
     evidence = {"decided": [], "disagreed": [], "missing": []}
+    if is_init and not _is_sidecar(spec) and reason == "OOMKilled" and exit_code == 0:
+        return _init_oom_finding(pod, name, label, spec, severity)
     told = _kubelet_stopped_it(pod, cs, spec, is_init, terminated, events, severity, single, evidence)
     if told:
         return told
@@ -500,6 +548,28 @@ def _termination_finding(pod, cs, spec, is_init, terminated, events, severity, s
     if exit_code in (137, 143):
         return _signal_finding(pod, name, label, spec, exit_code, code_text, kills, severity, certainty, evidence, oom)
     return _exit_finding(pod, name, label, spec, terminated, code_text, severity, certainty, evidence, oom)
+
+
+def _init_oom_finding(pod, name, label, spec, severity) -> dict:
+    """An init container whose process was OOM-killed while its main process exited 0: the kubelet
+    counts it failed (the pod does not start, kubernetes/kubernetes#104650); a kubelet before 1.23
+    started the pod anyway, with what the init container left half done."""
+    runs = any("running" in (cs.get("state") or {}) for (_n, init), cs in _statuses(pod).items() if not init)
+    went_on = (
+        "; the pod started anyway, and what it installed may be incomplete: delete the pod once the limit is raised"
+        if runs
+        else "; the kubelet counts an OOM-killed init container as failed: the pod does not start"
+    )
+    return finding(
+        "oom_killed",
+        WARNING if runs else severity,
+        name,
+        0,
+        f"{label} exited 0 (OOMKilled): a process in it was OOM-killed",
+        _memory_hint(pod, name, label, _memory_limit(spec)) + went_on,
+        HIGH,
+        {"decided": ["reason OOMKilled", "exitCode 0 of an init container"]},
+    )
 
 
 def _waiting_finding(cs, spec, is_init, waiting) -> dict:
@@ -756,7 +826,8 @@ def _judge_container(pod, spec, is_init, cs, events, max_restarts, single) -> di
     if state.get("waiting") is not None:
         return _judge_waiting(pod, cs, spec, is_init, state["waiting"], events, single)
     if state.get("terminated") is not None:
-        if is_init and not _is_sidecar(spec) and state["terminated"].get("exitCode") == 0:
+        done = state["terminated"].get("reason") in ("Completed", "", None)
+        if is_init and not _is_sidecar(spec) and state["terminated"].get("exitCode") == 0 and done:
             return None  # its job is done
         return _termination_finding(pod, cs, spec, is_init, state["terminated"], events, ERROR, single)
     if state.get("running") is None:
@@ -844,6 +915,92 @@ def _failed_pod_finding(status: dict) -> dict:
     )
 
 
+# The DisruptionTarget condition's reasons (KEP-3329): who is ending the pod, which its
+# containers' exit codes cannot tell (a preempted container's SIGKILL reads as exit 137, Error).
+PREEMPTIONS = {"PreemptionByKubeScheduler", "PreemptionByScheduler"}
+EVICTIONS = {
+    "EvictionByEvictionAPI": "it was evicted through the Eviction API (a node drain, or a cluster autoscaler "
+    "emptying the node)",
+    "TerminationByKubelet": "the kubelet ended it (node-pressure eviction, a critical pod's admission, or the node "
+    "shutting down)",
+    "DeletionByTaintManager": "its node has a NoExecute taint the pod does not tolerate (the node is unreachable, "
+    "not ready, or being taken out)",
+    "DeletionByPodGC": "the pod garbage collector deleted it: its node is gone",
+}
+RECREATED = "the Deployment makes a new pod on another node; verify again in a minute"
+
+
+def _disruption(pod: dict) -> dict | None:
+    """The pod's DisruptionTarget condition when it is True: someone is ending the pod."""
+    for c in (pod.get("status") or {}).get("conditions") or []:
+        if c.get("type") == "DisruptionTarget" and c.get("status") == "True":
+            return c
+    return None
+
+
+def _ending(pod: dict) -> bool:
+    status, meta = pod.get("status") or {}, pod.get("metadata") or {}
+    return bool(meta.get("deletionTimestamp")) or status.get("phase") in ("Failed", "Succeeded")
+
+
+def _disrupted_findings(pod, events) -> list[dict]:
+    """Eviction in any phase, and preemption, from the pod's reason, the kubelet's Evicted events
+    and the DisruptionTarget condition. From 1.27 a pod evicted or preempted whose container exits
+    0 on SIGTERM ends Succeeded (kubernetes/kubernetes#118310): only these still say what happened."""
+    status = pod.get("status") or {}
+    disruption = _disruption(pod)
+    why = (disruption or {}).get("reason") or ""
+    evictions = [e for e in _events_for(events, pod)[0] if e.get("reason") == "Evicted"]
+    # A condition on a pod that is neither being deleted nor ended may be one the control plane
+    # set before an eviction that did not happen (it clears those): said with less certainty.
+    certainty = HIGH if _ending(pod) else MEDIUM
+    if why in PREEMPTIONS:
+        return [
+            finding(
+                "preempted",
+                ERROR,
+                None,
+                None,
+                f"the pod was preempted: {disruption.get('message') or why}",
+                "the scheduler ended it to place a pod of higher priority (another course's, or the cluster's own): "
+                f"{RECREATED}; if it keeps happening the cluster is short of room (kubectl get priorityclass)",
+                certainty,
+                {"decided": [f"DisruptionTarget {why}"]},
+            )
+        ]
+    if status.get("reason") == "Evicted" or evictions or why in EVICTIONS:
+        said = (
+            status.get("message")
+            or (evictions[-1].get("message") if evictions else "")
+            or ((disruption or {}).get("message") or "")
+        )
+        decided = [f"status.reason {status['reason']}"] if status.get("reason") == "Evicted" else []
+        decided += ["the kubelet's Evicted event"] if evictions else []
+        decided += [f"DisruptionTarget {why}"] if why else []
+        if evictions and status.get("phase") == "Succeeded":
+            decided.append("phase Succeeded: its containers exited 0 on the eviction's SIGTERM")
+        cause = EVICTIONS.get(why) if why and why != "TerminationByKubelet" else None
+        hint = (
+            f"{cause}; {RECREATED}"
+            if cause
+            else "the node reclaimed resources (memory, disk or an emptyDir over its sizeLimit): check the message; "
+            "lower usage or raise the limit; the Deployment makes a new pod"
+        )
+        return [
+            finding(
+                "evicted",
+                ERROR,
+                None,
+                None,
+                f"pod evicted: {said}".strip(),
+                hint,
+                HIGH if status.get("reason") == "Evicted" or evictions else certainty,
+                {"decided": decided},
+            )
+        ]
+    return []
+
+
 def _pod_findings(pod, events) -> list[dict]:
     """What the pod as a whole says, before its containers are looked at (None: look at them)."""
     status = pod.get("status") or {}
@@ -861,20 +1018,9 @@ def _pod_findings(pod, events) -> list[dict]:
                 {"missing": ["status"]},
             )
         ]
-    if status.get("reason") == "Evicted":
-        return [
-            finding(
-                "evicted",
-                ERROR,
-                None,
-                None,
-                f"pod evicted: {status.get('message', '')}".strip(),
-                "the node reclaimed resources (memory, disk or an emptyDir over its sizeLimit): "
-                "check the message; lower usage or raise the limit; the Deployment makes a new pod",
-                HIGH,
-                {"decided": ["status.reason Evicted"]},
-            )
-        ]
+    disrupted = _disrupted_findings(pod, events)
+    if disrupted:
+        return disrupted
     if status.get("phase") == "Failed" and status.get("reason"):
         # The pod as a whole has ended and says why: its containers' statuses are stale (one can
         # still read "running": kubernetes/kubernetes#88613); the pod's reason is what happened.
@@ -974,7 +1120,8 @@ def _earned(pod: dict) -> bool:
             return False
         state = cs.get("state") or {}
         if is_init and not _is_sidecar(spec):
-            if (state.get("terminated") or {}).get("exitCode") != 0:
+            ended = state.get("terminated") or {}
+            if ended.get("exitCode") != 0 or ended.get("reason") not in ("Completed", "", None):
                 return False
         elif "running" not in state or cs.get("ready") is not True:
             return False

@@ -12,6 +12,7 @@ HIGH, MEDIUM, LOW = "high", "medium", "low"
 # Most important first: among findings of one severity, the first of these is the pod's cause.
 PRIORITY = (
     "evicted",
+    "preempted",
     "rejected_by_node",
     "pod_failed",
     "node_lost",
@@ -29,6 +30,7 @@ PRIORITY = (
     "segfault",
     "command_not_found",
     "not_executable",
+    "exporter_config",
     "misuse_of_shell_builtin",
     "app_error",
     "sigterm",
