@@ -138,6 +138,12 @@ class ActionModule(ActionBase):
             role["text"], role["templar"] = self._template(os.path.join(role["path"], "templates", role["template"]))
         if records_source:
             records_text, records_templar = self._template(records_source)
+        # Every lab role sees the others' defaults beneath its own, as roles of one play do (public
+        # role defaults): a value said once in one role (metrics_exporter_port) is derived from by
+        # another (prometheus_exporter_address), never repeated.
+        shared = {}
+        for role in roles.values():
+            shared.update(role["defaults"])
         manifests, records, credentials, problems = {}, {}, {}, []
         for student in hosts:
             base = {**cohort[student].raw, **(given or {})}
@@ -153,6 +159,7 @@ class ActionModule(ActionBase):
             objects = []
             for name, role in roles.items():
                 variables = {
+                    **shared,
                     **role["defaults"],
                     **base,
                     **role["vars"],

@@ -166,6 +166,20 @@ class ActionModule(ActionBase):
         load, options = self._parser
         return rules.exporter_problems(exporter_settings, checked["metrics_exporter_port"], load, options)
 
+    def _coherence_problems(self, checked: dict) -> list[dict]:
+        """The settings that must agree (settings.coherence_problems), with the model versions the
+        exporter's own parser reads from its settings."""
+        if self._parser is None:
+            try:
+                self._parser = _exporter_parser()
+            except Exception as err:  # said by _exporter_problems when settings are given
+                self._parser = err
+        versions = None
+        if not isinstance(self._parser, Exception) and rules.port(checked.get("metrics_exporter_port")) is None:
+            versions = rules.exporter_versions(checked.get("metrics_exporter_settings"),
+                                               checked["metrics_exporter_port"], self._parser[0])  # fmt: skip
+        return rules.coherence_problems(checked, versions)
+
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(
@@ -202,10 +216,12 @@ class ActionModule(ActionBase):
                 by_student.setdefault(student, []).append(found)
         for student, problems in rules.membership_problems(self._membership_conflicts(task_vars, students)).items():
             by_student.setdefault(student, []).extend(problems)
+        cohorts: dict[str, str] = {}
         for student in students:
             theirs = cohort[student]
             given, unusable = _given(theirs)
             values = {**defaults, **given}
+            cohorts[student] = str(values.get("mlopslab_cohort") or "")
             connections[student] = tuple(
                 str(values.get(name) or "")
                 for name in ("mlopslab_kubeconfig", "mlopslab_context", "mlopslab_student_api_server")
@@ -222,8 +238,11 @@ class ActionModule(ActionBase):
             problems += rules.host_problems(student, checked)
             problems += rules.access_problems(checked)
             problems += self._exporter_problems(checked)
+            problems += self._coherence_problems(checked)
             if problems:
                 by_student.setdefault(student, []).extend(problems)
+        for student, found in rules.cohort_problems(cohorts).items():
+            by_student.setdefault(student, []).append(found)
         for student, wrong in cluster_groups.api_server_problems(connections).items():
             server = connections[student][2]
             by_student.setdefault(student, []).append(

@@ -144,7 +144,8 @@ def test_a_second_run_is_refused_naming_the_first_and_a_takeover_still_hands_out
 
 
 def test_an_ingress_removed_with_its_setting_is_removed_from_the_cluster(tx):
-    proc, _seconds = tx.playbook("deploy", "-e", "mlopslab_wait=false", "-e", "mlopslab_ingress_domain=lab.example")
+    proc, _seconds = tx.playbook("deploy", "-e", "mlopslab_wait=false", "-e", "mlopslab_ingress_domain=lab.example",
+                                 "-e", '{"student_namespace_ingress_namespaces": ["ingress-nginx"]}')  # fmt: skip
     assert proc.returncode == 0, text(proc)[-3000:]
     assert sorted(
         i.metadata.name for i in client.NetworkingV1Api(tx.api).list_namespaced_ingress(tx.ns("user01")).items

@@ -207,35 +207,70 @@ def dashboard_queries(objects) -> tuple[list[str], list[dict]]:
     return exprs, dashboard["templating"]["list"]
 
 
+def exporter_env(objects) -> dict[str, str]:
+    """The exporter's own settings as its pod's environment gives them (EXPORTER_*)."""
+    container = find(objects, "Deployment", "metrics-exporter")["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e["value"] for e in container["env"] if e["name"].startswith("EXPORTER_")}
+
+
+def served_port(objects) -> int:
+    """The port the exporter's Service sends scrapes to, followed as the cluster would: the
+    Service's targetPort names a container port, whose number is the exporter's."""
+    service = find(objects, "Service", "metrics-exporter")["spec"]["ports"][0]
+    container = find(objects, "Deployment", "metrics-exporter")["spec"]["template"]["spec"]["containers"][0]
+    [declared] = [p for p in container["ports"] if p["name"] == service["targetPort"]]
+    return service["port"], declared["containerPort"]
+
+
+# Each setting that names the exporter's port or its model versions, changed in turn (issue 30):
+# the real Prometheus must still scrape the real exporter through the rendered config, and every
+# dashboard query and the A/B alert must still find their series.
+VARIANTS = {
+    "defaults": lambda port: [],
+    "another exporter port": lambda port: ["-e", f"metrics_exporter_port={port}"],
+    "versions renamed": lambda port: ["-e", json.dumps({"metrics_exporter_settings": {"versions": "stable,canary"}})],
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_rendered_config_scrapes_the_real_exporter_and_every_dashboard_query_has_data(
-    tmp_path, start_exporter, start_prometheus
+    tmp_path, start_exporter, start_prometheus, variant
 ):
+    from tests.support.processes import free_port  # noqa: PLC0415
+
     # Render one student with short intervals so the test sees several scrapes within seconds.
-    cohort = render(
-        tmp_path / "fast",
-        "--limit",
-        "user01",
-        "-e",
-        "prometheus_scrape_interval=1s",
-        "-e",
-        "prometheus_evaluation_interval=1s",
-    )
-    exporter = start_exporter("--seed", "3")
-    config_path = prometheus_files(cohort["user01"], tmp_path)
+    cohort = render(tmp_path / "fast", "--limit", "user01", "-e", "prometheus_scrape_interval=1s",
+                    "-e", "prometheus_evaluation_interval=1s", *VARIANTS[variant](free_port()))  # fmt: skip
+    objects = cohort["user01"]
+    env = exporter_env(objects)
+    service_port, container_port = served_port(objects)
+    assert str(container_port) == env["EXPORTER_PORT"]  # the program listens where its pod says
+    exporter = start_exporter("--seed", "3", env=env)
+    assert exporter.port == container_port
+    config_path = prometheus_files(objects, tmp_path)
     config = yaml.safe_load(config_path.read_text())
-    # The one rewrite: where the exporter answers (a Service name in the cluster, a port here).
     exporter_job = next(j for j in config["scrape_configs"] if j["job_name"] == "metrics-exporter")
-    exporter_job["static_configs"] = [{"targets": [f"127.0.0.1:{exporter.port}"]}]
+    [target] = exporter_job["static_configs"][0]["targets"]
+    host, port = target.rsplit(":", 1)
+    # The target is the exporter's Service on its port; the one rewrite is what the Service does in
+    # a cluster (its port to the container's, which the exporter listens on).
+    assert (host, int(port)) == ("metrics-exporter", service_port)
+    exporter_job["static_configs"] = [{"targets": [f"127.0.0.1:{container_port}"]}]
     config_path.write_text(yaml.safe_dump(config))
+    # The NetworkPolicy lets Prometheus in on the port the exporter's container declares.
+    policy = find(objects, "NetworkPolicy", "prometheus-scrapes-exporter")
+    [allowed] = policy["spec"]["ingress"][0]["ports"]
+    assert allowed["port"] in ("metrics", container_port)
     prom = start_prometheus(config_path)
 
     target = prom.wait_for_target("metrics-exporter", health="up")
     assert target["labels"]["job"] == "metrics-exporter"
     assert "student: user01" in prom.api("/api/v1/status/config")["yaml"]  # external labels
-    rules = [r["name"] for g in prom.api("/api/v1/rules")["groups"] for r in g["rules"]]
+    rules = {r["name"]: r for g in prom.api("/api/v1/rules")["groups"] for r in g["rules"]}
     assert sorted(rules) == ["MetricsExporterDown", "ModelMAEDegraded", "ModelR2Low", "ModelVersionWorse"]
+    versions = set(env.get("EXPORTER_VERSIONS", "v1.0,v2.0").split(","))
 
-    exprs, variables = dashboard_queries(cohort["user01"])
+    exprs, variables = dashboard_queries(objects)
     # Template variables, filled in as Grafana would.
     (model_var,) = variables
     metric, label = re.fullmatch(r"label_values\((\w+), (\w+)\)", model_var["query"]["query"]).groups()
@@ -246,7 +281,10 @@ def test_rendered_config_scrapes_the_real_exporter_and_every_dashboard_query_has
         result = prom.wait_for_data(concrete, timeout=30)
         assert result, expr
         if ("version" in expr and "by (version)" in expr) or "model_name=" in expr:
-            assert {r["metric"].get("version") for r in result} == {"v1.0", "v2.0"}, expr
+            assert {r["metric"].get("version") for r in result} == versions, expr
+    # The A/B alert compares two series that exist: its difference has data (the threshold aside).
+    difference = rules["ModelVersionWorse"]["query"].rsplit(">", 1)[0]
+    assert prom.wait_for_data(difference, timeout=30), difference
 
 
 def test_a_bad_role_argument_is_named_before_anything_is_written(tmp_path, ansible_playbook):

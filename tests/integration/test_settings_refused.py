@@ -147,6 +147,64 @@ GROUPS = {
             ("a range of students", f"prometheus_retention_time = 'forever' (user04{DASH}user30)"),
         ],
     ),
+    # Values that parse, and mean something no instructor intends (issue 30's settings).
+    "values that mean something else": (
+        {
+            "metrics_exporter_memory_limit": "256",
+            "prometheus_cpu_request": "0.0001",
+            "grafana_cpu_limit": "500",
+            "prometheus_alert_r2_threshold": 70,
+            "prometheus_alert_mae_threshold": 0,
+            "metrics_exporter_pip_index_url": "pypi.example.com/simple",
+            "prometheus_exporter_address": "metrics-exporter:8080",
+            "prometheus_ab_candidate_version": "v3.0",
+        },
+        None,
+        [
+            ("memory without its unit", "metrics_exporter_memory_limit = '256' (user01" + DASH + "user03): is too little "
+             "memory for any container to start (256 is bytes: the unit is missing). Accepted: at least 4Mi"),
+            ("the unit it lacked", "e.g. 256Mi"),
+            ("cpu below 1m", "prometheus_cpu_request = '0.0001' (user01" + DASH + "user03): is 0.0001 cores, below 1m"),
+            ("cpu without m", "grafana_cpu_limit = '500' (user01" + DASH + "user03): is 500 cores, more than any node "
+             "has: the unit m is missing"),
+            ("a percentage for R²", "prometheus_alert_r2_threshold = 70 (user01" + DASH + "user03): is outside its "
+             "metric's range: its alert would always or never fire (70 reads as a percentage: 0.7?)"),
+            ("MAE of 0", "prometheus_alert_mae_threshold = 0 (user01" + DASH + "user03): is outside its metric's range"),
+            ("index URL without a scheme", "metrics_exporter_pip_index_url = 'pypi.example.com/simple' (user01" + DASH
+             + "user03): is not an http(s) URL"),
+            ("address on another port", "prometheus_exporter_address = 'metrics-exporter:8080' (user01" + DASH + "user03)"
+             ": scrapes the lab's exporter on port 8080, but metrics_exporter_port is 8000"),
+            ("a version the exporter does not serve", "prometheus_ab_candidate_version = 'v3.0' (user01" + DASH +
+             "user03): is not one of the exporter's versions (v1.0, v2.0)"),
+        ],
+    ),
+    # One run is one cohort: a cohort given to one host would split that student off.
+    "a cohort given to one host": (
+        {},
+        {"user01": {}, "user02": {"mlopslab_cohort": "other-course"}, "user03": {}},
+        [
+            ("one cohort per run", "mlopslab_cohort = 'other-course' (user02): differs between this run's students "
+             "('mlops-demo' for user01, user03; 'other-course' for user02): one run is one cohort"),
+        ],
+    ),
+    # Refused by the check of the rendered labs (program_checks.ingress_problems), before any write.
+    "an Ingress the controller cannot reach": (
+        {"mlopslab_ingress_domain": "lab.example.com"},
+        None,
+        [
+            ("no way in for the controller", "user01" + DASH + "user03: student_namespace_ingress_namespaces is empty, "
+             "so nothing lets the ingress controller through the namespace's default-deny policy"),
+        ],
+    ),
+    "one Grafana host for every student": (
+        {"mlopslab_ingress_domain": "lab.example.com", "grafana_ingress_host": "grafana.lab.example.com",
+         "student_namespace_ingress_namespaces": ["ingress-nginx"]},
+        None,
+        [
+            ("hosts unique across the cohort", "user01" + DASH + "user03: the Ingress host 'grafana.lab.example.com' is "
+             "claimed by 3 students' Grafanas (grafana_ingress_host), and one host routes to one Grafana"),
+        ],
+    ),
     "namespace budget": (
         {
             "student_namespace_quota": {"requests.cpu": "1", "requests.memory": "300Mi", "limits.cpu": "2",
@@ -253,7 +311,12 @@ CASES = [(group, case_id, says) for group, (*_given, cases) in GROUPS.items() fo
 READS_THE_CLUSTER = {"cluster too small in pods"}
 # Groups refused after the render (the lab against its own guard rails, what the programs would
 # read: both judged from the rendered objects): the preflight has read the cluster, nothing was written.
-AFTER_RENDER = {"what the programs refuse", "namespace budget"}
+AFTER_RENDER = {
+    "what the programs refuse",
+    "namespace budget",
+    "an Ingress the controller cannot reach",
+    "one Grafana host for every student",
+}
 
 
 def small_nodes(path):

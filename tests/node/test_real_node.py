@@ -22,12 +22,15 @@ from tests.node.conftest import lab_cluster
 from tests.support.node import CGROUP_PARENT, CGROUP_ROOT
 
 STUDENTS = ("user01", "user02", "user03")
+OTHER_PORT = 9123
 GRAFANA_CODES = {"image_pull", "grafana_unreachable", "no_endpoints"}  # Grafana's image is not to be had here
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    cluster = lab_cluster(tmp_path_factory, "lab", STUDENTS)
+    # user03's exporter listens on another port (issue 30): its probes, Service, NetworkPolicy and
+    # Prometheus's target follow the one setting.
+    cluster = lab_cluster(tmp_path_factory, "lab", STUDENTS, {"user03": f"metrics_exporter_port: {OTHER_PORT}\n"})
     yield cluster
     cluster.cleanup()
 
@@ -94,6 +97,9 @@ def test_01_the_lab_runs_in_real_containers_and_verify_reads_it(lab):
         assert [t["health"] for t in student["targets"]] == ["up", "up"], student["targets"]
         assert all(student["series"].values()), student["series"]
         assert student["cause"] == "image_pull" and only_grafana_is_wrong(student), student["findings"]
+    exporter = lab.core.read_namespaced_service("metrics-exporter", lab.ns("user03")).spec.ports[0]
+    assert exporter.port == OTHER_PORT
+    note(f"user03's exporter on port {OTHER_PORT} (metrics_exporter_port): probed, served and scraped there, target up")
     note("verify on the real node: every student's targets 2/2 up, the A/B series present; "
          "Grafana named image_pull for each (its image is not to be had here), nothing else")  # fmt: skip
 
@@ -131,7 +137,7 @@ FAILURES = {
     # An image no registry has.
     "user04": ("metrics_exporter_image: mlopslab.local/ab-exporter:missing\n", "image_pull", None),
     # A process that exits at start: an address the pod does not have.
-    "user05": ("metrics_exporter_settings: {listen_address: 10.0.0.99}\n", "misuse_of_shell_builtin", 2),
+    "user05": ("metrics_exporter_settings: {listen_address: 10.0.0.99}\n", "exporter_config", 2),
     # The same slow start with the product's startupProbe: no kill at all.
     "user06": ("metrics_exporter_settings: {startup_seconds: 40}\n", None, None),
 }  # fmt: skip

@@ -152,9 +152,12 @@ class Exporter(ManagedProcess):
 
     def __init__(self, *args: str, workdir: Path | None = None, env: dict | None = None):
         workdir = Path(workdir or tempfile.mkdtemp(prefix="exporter-"))
-        self.port = free_port()
+        # The port the pod's environment gives it (EXPORTER_PORT, as rendered), else a free one.
+        given = (env or {}).get("EXPORTER_PORT")
+        self.port = int(given) if given else free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        argv = [sys.executable, "-m", "ab_exporter", "--port", str(self.port), "--listen-address", "127.0.0.1", *args]
+        port = [] if given else ["--port", str(self.port)]
+        argv = [sys.executable, "-m", "ab_exporter", *port, "--listen-address", "127.0.0.1", *args]
         env = {"PYTHONPATH": str(REPO / "exporter"), "OPENBLAS_NUM_THREADS": "1", **(env or {})}
         super().__init__("exporter", argv, f"{self.url}/healthz", workdir, env)
 

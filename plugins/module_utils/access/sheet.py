@@ -93,6 +93,7 @@ def handout_values(record: dict) -> dict:
         **record,
         "kubeconfig_name": (record.get("kubeconfig") or "").rsplit("/", 1)[-1] or f"{record['student']}.yaml",
         "ingress": record.get("how_to_reach") == "browse to the URL",
+        "model_versions": record.get("model_versions") or "",
     }
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from decimal import Decimal
 
 from ansible.module_utils.parsing.convert_bool import BOOLEANS
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.access.tokens import lifetime_problems
@@ -155,6 +156,13 @@ RULES = {
     "hostport": (host_port, "host:port, as Prometheus's static_configs take a target", "metrics-exporter:8000"),
     "url": (http_url, "an http(s) URL as the Grafana pod reaches it", "http://prometheus:9090"),
     "promql_string": (promql_string, "a label value without quotes, backslashes or line breaks", "v1.0"),
+    # pip ignores an index URL without a scheme (a warning the init container's log alone shows)
+    # and then finds nothing: every student's exporter would stay in Init.
+    "index_url": (
+        http_url,
+        "an http(s) URL of a package index, as pip --index-url takes it",
+        "https://pypi.example.com/simple",
+    ),
 }
 
 # Which rule each role setting follows; an empty string is allowed where it means "off".
@@ -162,6 +170,7 @@ SETTINGS = {
     "metrics_exporter_image": ("image", True),
     "metrics_exporter_python_image": ("image", False),
     "metrics_exporter_port": ("port", False),
+    "metrics_exporter_pip_index_url": ("index_url", True),
     "metrics_exporter_cpu_request": ("cpu", False),
     "metrics_exporter_cpu_limit": ("cpu", False),
     "metrics_exporter_memory_request": ("memory", False),
@@ -182,8 +191,8 @@ SETTINGS = {
     "prometheus_alert_r2_threshold": ("number", False),
     "prometheus_alert_version_margin": ("number", False),
     "prometheus_exporter_address": ("hostport", False),
-    "prometheus_ab_baseline_version": ("promql_string", False),
-    "prometheus_ab_candidate_version": ("promql_string", False),
+    "prometheus_ab_baseline_version": ("promql_string", True),
+    "prometheus_ab_candidate_version": ("promql_string", True),
     "grafana_prometheus_url": ("url", False),
     "grafana_image": ("image", False),
     "grafana_cpu_request": ("cpu", False),
@@ -289,7 +298,7 @@ def value_problems(values: dict) -> list[dict]:
                 check, accepted, example = RULES["quantity"]
                 problems.append(problem(f"{name}['{key}']", value, wrong, accepted, example))
     senseless = sense_problems(values)
-    problems += senseless + prometheus_problems(values)
+    problems += senseless + prometheus_problems(values) + threshold_problems(values)
     named = {p["variable"] for p in senseless}
     for request, limit in PAIRS:
         comparable = (
@@ -308,17 +317,39 @@ def value_problems(values: dict) -> list[dict]:
     return problems
 
 
+# Below these no container runs: memory for the runtime's own shim and the program's first pages
+# (Docker refuses below 6 MB; a Python program needs tens of MiB), CPU the API's smallest unit.
+MIN_MEMORY = 4 * 2**20
+MIN_CPU = Decimal("0.001")
+# More cores than any course node has: a bare number meant as millicores.
+MAX_BARE_CPU = 64
+
+
 def _sense_problems(name: str, value, kind: str) -> list[dict]:
     """Quantities that parse but mean nonsense for what they size: memory in millibytes (128m is
-    0.128 bytes; the API takes it, the runtime cannot start the container), CPU in bytes."""
-    text = str(value)
+    0.128 bytes; the API takes it, the runtime cannot start the container), memory too small for
+    any container (256 is bytes: the unit was left out), CPU in bytes, below 1m, or a bare number
+    of thousands of cores. A quota's or limit's 0 is a choice, not a slip: left alone."""
+    text = str(value).strip()
+    amount = parse_quantity(value)
+    bare = re.fullmatch(r"[0-9]+(\.[0-9]+)?", text) is not None
     if kind == "memory":
-        if re.search(r"[0-9.](m|u|n)$", text) or parse_quantity(value) % 1 != 0:
-            return [problem(name, value, f"is {parse_quantity(value)} bytes, not a size of memory (m is milli)",
+        if re.search(r"[0-9.](m|u|n)$", text) or amount % 1 != 0:
+            return [problem(name, value, f"is {amount} bytes, not a size of memory (m is milli)",
                             RULES["memory"][1], re.sub(r"[mun]$", "Mi", text))]  # fmt: skip
+        if 0 < amount < MIN_MEMORY:
+            unit = f"{text} is bytes: the unit is missing" if bare else f"{amount} bytes"
+            accepted = "at least 4Mi: memory with a suffix Ki, Mi, Gi"
+            return [problem(name, value, f"is too little memory for any container to start ({unit})", accepted,
+                            f"{text}Mi" if bare else "64Mi")]  # fmt: skip
     elif re.search(r"(Ki|Mi|Gi|Ti|Pi|Ei)$", text):
-        return [problem(name, value, f"is {parse_quantity(value)} cores: a binary suffix sizes bytes, not CPU",
+        return [problem(name, value, f"is {amount} cores: a binary suffix sizes bytes, not CPU",
                         RULES["cpu"][1], re.sub(r"(Ki|Mi|Gi|Ti|Pi|Ei)$", "m", text))]  # fmt: skip
+    elif 0 < amount < MIN_CPU:
+        return [problem(name, value, f"is {amount} cores, below 1m, the smallest CPU share", RULES["cpu"][1], "1m")]
+    elif bare and amount > MAX_BARE_CPU:
+        return [problem(name, value, f"is {amount} cores, more than any node has: the unit m is missing",
+                        RULES["cpu"][1], f"{text}m")]  # fmt: skip
     return []
 
 
@@ -391,11 +422,6 @@ def prometheus_problems(values: dict) -> list[dict]:
     seen = set(LAB_JOBS)
     for index, job in enumerate(jobs if isinstance(jobs, list) else []):
         problems += _job_problems(index, job, seen)
-    baseline, candidate = values.get("prometheus_ab_baseline_version"), values.get("prometheus_ab_candidate_version")
-    if baseline is not None and baseline == candidate:
-        problems.append(problem("prometheus_ab_candidate_version", candidate,
-                                "is the baseline version too: the A/B alert would compare a version with itself",
-                                "another version than prometheus_ab_baseline_version", "v2.0"))  # fmt: skip
     retention, volume = values.get("prometheus_retention_size"), values.get("prometheus_storage_size_limit")
     if isinstance(retention, str) and not size(retention) and volume is not None and not quantity(volume):
         amount, unit = re.fullmatch(r"([0-9]+)([A-Z]+)", retention).groups()
@@ -445,6 +471,123 @@ def host_problems(student: str, values: dict) -> list[dict]:
             )
         ]
     return []
+
+
+# ---------------------------------------------------------------- settings that must agree
+EXPORTER_SERVICE = "metrics-exporter"  # roles/metrics_exporter's Service, which Prometheus scrapes
+# Each alert threshold within what its metric can be (roles/prometheus/vars/main.yml's rules): the
+# model predicts California house prices in $100k, from 0.15 to 5; R² is at most 1.
+THRESHOLDS = {
+    "prometheus_alert_mae_threshold": (0, 5, "MAE in $100k, above 0 and at most 5 (the prices run to 5)", "0.5"),
+    "prometheus_alert_r2_threshold": (0, 1, "R², from 0 to 1", "0.7"),
+    "prometheus_alert_version_margin": (0, 5, "a difference of MAE in $100k, from 0 to 5", "0.05"),
+}
+
+
+def threshold_problems(values: dict) -> list[dict]:
+    """A threshold outside its metric's range makes its alert always or never fire: 70 for R² (a
+    percentage) never lets ModelR2Low rest."""
+    problems = []
+    for name, (low, high, accepted, example) in THRESHOLDS.items():
+        if name not in values or number(values[name]):
+            continue
+        value = float(values[name])
+        inclusive_low = name != "prometheus_alert_mae_threshold"
+        if (low <= value if inclusive_low else low < value) and value <= high:
+            continue
+        wrong = "is outside its metric's range: its alert would always or never fire"
+        if 1 < value <= 100 and high <= 5:
+            wrong += f" ({value:g} reads as a percentage: {value / 100:g}?)"
+        problems.append(problem(name, values[name], wrong, accepted, example))
+    return problems
+
+
+def coherence_problems(values: dict, versions: list[str] | None) -> list[dict]:
+    """Settings that name one thing in two places, which must agree: the exporter's port and the
+    address Prometheus scrapes, the exporter's model versions and the versions the A/B alert
+    compares. ``versions``: the exporter's own, from its parser (None when it could not say)."""
+    problems = []
+    address, port = values.get("prometheus_exporter_address"), values.get("metrics_exporter_port")
+    if isinstance(address, str) and ":" in address and "{{" not in address and not host_port(address):
+        host, _sep, scraped = address.rpartition(":")
+        if host.split(".")[0] == EXPORTER_SERVICE and str(scraped) != str(port):
+            problems.append(
+                problem(
+                    "prometheus_exporter_address",
+                    address,
+                    f"scrapes the lab's exporter on port {scraped}, but metrics_exporter_port is {port}: every "
+                    "student's Prometheus would find nothing there",
+                    "unset (it follows metrics_exporter_port), or the exporter's port",
+                    f"{EXPORTER_SERVICE}:{port}",
+                )
+            )
+    if versions:
+        for name in ("prometheus_ab_baseline_version", "prometheus_ab_candidate_version"):
+            given = values.get(name)
+            if given and given not in versions:
+                problems.append(
+                    problem(
+                        name,
+                        given,
+                        f"is not one of the exporter's versions ({', '.join(versions)}): ModelVersionWorse would "
+                        "compare a series that never exists",
+                        "unset (the exporter's first and last versions), or one of its versions "
+                        "(metrics_exporter_settings: {versions: ...})",
+                        versions[0],
+                    )
+                )
+        baseline = values.get("prometheus_ab_baseline_version") or versions[0]
+        candidate = values.get("prometheus_ab_candidate_version") or versions[-1]
+        if baseline == candidate:
+            problems.append(
+                problem(
+                    "prometheus_ab_candidate_version",
+                    candidate,
+                    f"is the baseline version too ({baseline}): the A/B alert would compare a version with itself",
+                    "two different versions of the exporter's",
+                    versions[-1] if versions[-1] != baseline else versions[0],
+                )
+            )
+    return problems
+
+
+def cohort_problems(cohorts: dict[str, str]) -> dict[str, dict]:
+    """One run is one cohort: a cohort given to some students only (a host or group var) would
+    label their objects and file their passwords as another course's, while the run's summary,
+    sheet and handouts name the first. The students whose cohort is not the run's (the first
+    student's, whose value the run's tasks use) are each given the problem, naming them all."""
+    if len(set(cohorts.values())) < 2:
+        return {}
+    run = next(iter(cohorts.values()))
+    by_cohort: dict[str, list[str]] = {}
+    for student, name in cohorts.items():
+        by_cohort.setdefault(name, []).append(student)
+    said = "; ".join(f"{name!r} for {compress(students)}" for name, students in by_cohort.items())
+    return {
+        student: problem(
+            "mlopslab_cohort",
+            name,
+            f"differs between this run's students ({said}): one run is one cohort, whose labels, password folder, "
+            f"sheet and handouts every student shares",
+            "one cohort for every student of the run: set it in group_vars/all or with -e, or give each cohort "
+            "an inventory of its own",
+            run,
+        )
+        for student, name in cohorts.items()
+        if name != run
+    }
+
+
+def exporter_versions(settings, exporter_port, load) -> list[str] | None:
+    """The model versions the exporter will serve, as its own parser reads its settings (None
+    when they do not parse: exporter_problems says why)."""
+    known = settings if isinstance(settings, dict) else {}
+    environ = {f"EXPORTER_{str(k).upper()}": str(v) for k, v in known.items()}
+    environ["EXPORTER_PORT"] = str(exporter_port)
+    try:
+        return [profile.name for profile in load([], environ).profiles]
+    except Exception:  # the exporter's ConfigError, said by exporter_problems
+        return None
 
 
 # ---------------------------------------------------------------- the exporter's own options

@@ -165,3 +165,40 @@ def grafana_problems(manifests: dict[str, list[dict]]) -> dict[str, list[str]]:
         if found:
             problems[student] = found
     return problems
+
+
+# ---------------------------------------------------------------- Grafana's way in from outside
+INGRESS_POLICY = "ingress-reaches-grafana"  # roles/student_namespace's NetworkPolicy for the controller
+
+
+def ingress_problems(manifests: dict[str, list[dict]]) -> dict[str, list[str]]:
+    """Each Ingress host claimed by one student only (an ingress controller routes a host claimed
+    twice to one of them, or refuses both), and an Ingress only where a NetworkPolicy lets the
+    ingress controller reach Grafana (the namespace's default-deny policy would drop its requests:
+    the handout's URL would time out)."""
+    claims: dict[str, list[str]] = {}
+    problems: dict[str, list[str]] = {}
+    for student, objects in manifests.items():
+        ingresses = [o for o in objects if o.get("kind") == "Ingress"]
+        for ingress in ingresses:
+            for rule in (ingress.get("spec") or {}).get("rules") or []:
+                if rule.get("host"):
+                    claims.setdefault(rule["host"], []).append(student)
+        policies = {(o.get("metadata") or {}).get("name") for o in objects if o.get("kind") == "NetworkPolicy"}
+        if ingresses and INGRESS_POLICY not in policies:
+            problems.setdefault(student, []).append(
+                "student_namespace_ingress_namespaces is empty, so nothing lets the ingress controller through the "
+                "namespace's default-deny policy: Grafana's Ingress would route to a pod that drops its requests (the "
+                "handout's URL times out). Set it to the ingress controller's namespace, e.g. "
+                "student_namespace_ingress_namespaces: [ingress-nginx]"
+            )
+    for host, students in claims.items():
+        if len(students) < 2:
+            continue
+        for student in students:
+            problems.setdefault(student, []).append(
+                f"the Ingress host {host!r} is claimed by {len(students)} students' Grafanas (grafana_ingress_host), "
+                "and one host routes to one Grafana: leave grafana_ingress_host unset (each student's Grafana is then "
+                "<student>.<mlopslab_ingress_domain>) or give each student a host of their own"
+            )
+    return problems

@@ -65,7 +65,10 @@ def check_manifests(manifests: dict[str, list[dict]], promtool_name: str = "prom
     problems: dict[str, list[str]] = {}
     checked = ["the namespace's quota and LimitRange", "containers' environment",
                "Grafana's provisioning and dashboards"]  # fmt: skip
-    for found in (program_checks.env_problems(manifests), program_checks.grafana_problems(manifests)):
+    checked.append("Ingress hosts and the ingress controller's way in")
+    found_all = (program_checks.env_problems(manifests), program_checks.grafana_problems(manifests),
+                 program_checks.ingress_problems(manifests))  # fmt: skip
+    for found in found_all:
         for student, lines in found.items():
             problems.setdefault(student, []).extend(lines)
     promtool = shutil.which(promtool_name)

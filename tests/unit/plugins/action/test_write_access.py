@@ -38,7 +38,8 @@ def record(**changes):
     base = {"student": "user01", "namespace": "user01", "cohort": "c", "kubeconfig": "/b/c/kubeconfigs/user01.yaml",
             "token_expires": "2027-03-21 17:04 UTC", "grafana_url": "http://localhost:3000/", "grafana_user": "admin",
             "grafana_password": "S3cr3tPassw0rdxyz",
-            "how_to_reach": "kubectl -n user01 port-forward svc/grafana 3000:3000", "access": "issued"}  # fmt: skip
+            "how_to_reach": "kubectl -n user01 port-forward svc/grafana 3000:3000", "access": "issued",
+            "model_versions": "v1.0, v2.0"}  # fmt: skip
     return {**base, **changes}
 
 

@@ -113,3 +113,43 @@ def test_a_dashboard_that_is_not_json_is_named():
     name = next(iter(dashboards["data"]))
     dashboards["data"][name] = json.dumps({"title": "x"})[:-1]
     assert program_checks.grafana_problems(manifests)["user01"][0].startswith(f"{name} is not JSON")
+
+
+def ingress(host: str) -> dict:
+    """Grafana's Ingress as roles/grafana renders it with mlopslab_ingress_domain set."""
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "grafana"},
+            "spec": {"rules": [{"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix"}]}}]}}  # fmt: skip
+
+
+def controller_policy() -> dict:
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": program_checks.INGRESS_POLICY}}  # fmt: skip
+
+
+def test_an_ingress_needs_a_policy_that_lets_the_controller_in():
+    manifests = {"user01": [*lab()["user01"], ingress("user01.lab.example")]}
+    [line] = program_checks.ingress_problems(manifests)["user01"]
+    assert line.startswith("student_namespace_ingress_namespaces is empty")
+    manifests["user01"].append(controller_policy())
+    assert program_checks.ingress_problems(manifests) == {}
+
+
+def test_an_ingress_host_is_one_students():
+    manifests = {s: [ingress(f"{s}.lab.example"), controller_policy()] for s in ("user01", "user02")}
+    assert program_checks.ingress_problems(manifests) == {}
+    manifests["user03"] = [ingress("user01.lab.example"), controller_policy()]
+    found = program_checks.ingress_problems(manifests)
+    assert sorted(found) == ["user01", "user03"]
+    assert "the Ingress host 'user01.lab.example' is claimed by 2 students' Grafanas" in found["user03"][0]
+
+
+def test_the_policies_follow_the_containers_named_ports():
+    # A port number written in a NetworkPolicy would not follow metrics_exporter_port: each policy
+    # names a port the pods it selects declare.
+    objects = lab()["user01"]
+    declared = {p["name"] for o in objects if o["kind"] == "Deployment"
+                for c in o["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])}  # fmt: skip
+    for policy in (o for o in objects if o["kind"] == "NetworkPolicy"):
+        for rule in policy["spec"].get("ingress") or []:
+            for port in rule.get("ports") or []:
+                assert port["port"] in declared, (policy["metadata"]["name"], port)
