@@ -24,6 +24,7 @@ from ansible_collections.mlopslab.monitoring.plugins.action.validate_settings im
 from ansible_collections.mlopslab.monitoring.plugins.action.write_access import LANGUAGES, write_access
 from ansible_collections.mlopslab.monitoring.plugins.action.write_manifests import write_all
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.access import tokens
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.private_files import keep_out_of_git
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.errors import Refused
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.pipeline import Deploy
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.rendered_checks import check_manifests
@@ -138,6 +139,11 @@ class Controller:
         self.warnings = found.get("warnings") or []
 
     def keep(self, credentials: dict) -> dict:
+        """The Grafana passwords kept; first, every output folder keeps itself out of git."""
+        if not self.check_mode:
+            for folder in {*self.p["outputs"].values(), *([self.p["render_dir"]] if not self.p.get("apply") else [])}:
+                if folder:
+                    keep_out_of_git(str(folder))
         try:
             return keep(credentials, self.check_mode)
         except AnsibleActionFail as err:

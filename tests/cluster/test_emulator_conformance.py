@@ -35,7 +35,7 @@ def rendered_lab(cluster, tmp_path) -> list[dict]:
         prefix=f"{cluster.prefix}conf-",
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
-    [student] = (tmp_path / "manifests").iterdir()
+    [student] = [p for p in (tmp_path / "manifests").iterdir() if p.is_dir()]
     return [o for f in sorted(student.glob("*.yaml")) for o in yaml.safe_load_all(f.read_text()) if o]
 
 

@@ -375,3 +375,17 @@ def test_the_internal_role_refuses_to_run_on_its_own(tmp_path):
     )  # fmt: skip
     assert proc.returncode != 0
     assert "mlopslab.monitoring._common is internal to this collection" in proc.stdout + proc.stderr
+
+
+def test_the_outputs_keep_themselves_out_of_git(tmp_path):
+    # A course folder under git, the outputs written into it (the README's own layout): git sees
+    # none of them, neither the passwords, the handouts nor the manifests.
+    course = tmp_path / "course"
+    course.mkdir()
+    subprocess.run(["git", "init", "-q", str(course)], check=True)
+    (course / "inventory.yml").write_text("cohort: {}\n")
+    render(course / "build", "--limit", "user01")
+    assert {"credentials", "manifests", ".gitignore"} <= {p.name for p in (course / "build").iterdir()}
+    status = subprocess.run(["git", "-C", str(course), "status", "--porcelain", "--untracked-files=all"],
+                            capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert status.splitlines() == ["?? inventory.yml"], status

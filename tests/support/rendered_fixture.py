@@ -52,7 +52,7 @@ def render(build_dir: Path, *extra: str) -> dict[str, list[dict]]:
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     return {
         student: list(yaml.safe_load_all((build_dir / "manifests" / student / "lab.yaml").read_text()))
-        for student in sorted(p.name for p in (build_dir / "manifests").iterdir())
+        for student in sorted(p.name for p in (build_dir / "manifests").iterdir() if p.is_dir())
     }
 
 

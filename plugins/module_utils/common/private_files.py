@@ -53,3 +53,17 @@ def write_if_changed(path: str, text: str) -> bool:
         return False
     write_private(path, text)
     return True
+
+
+GITIGNORE = "# Written by mlopslab.monitoring: this folder holds passwords, tokens and kubeconfigs.\n*\n"
+
+
+def keep_out_of_git(folder: str) -> bool:
+    """A .gitignore that ignores everything in ``folder`` (itself included), so the course folder's
+    git never takes in a password, a token or a kubeconfig, wherever the outputs are written. Not
+    in a repository's own root (.git there): that would hide the repository. True when written."""
+    path = os.path.join(folder, ".gitignore")
+    if os.path.exists(path) or os.path.exists(os.path.join(folder, ".git")):
+        return False
+    write_private(path, GITIGNORE)
+    return True
