@@ -14,6 +14,11 @@ BIN := $(CURDIR)/$(VENV)/bin
 CHECKOV_VENV := .venv-checkov
 # The oldest ansible-core meta/runtime.yml claims, for the installed-collection test.
 OLDEST_VENV := .venv-oldest
+# The current ansible-core releases, which need a newer Python than the project's (the machine's
+# pyenv has 3.12 and 3.13): the installed-collection test runs on each.
+CORE_VENVS := .venv-core-2.20 .venv-core-2.21
+PYTHON_2.20 ?= $(firstword $(wildcard /root/.pyenv/versions/3.12*/bin/python) $(shell command -v python3.12))
+PYTHON_2.21 ?= $(firstword $(wildcard /root/.pyenv/versions/3.13*/bin/python) $(shell command -v python3.13))
 COLLECTIONS := .collections/ansible_collections
 # Galaxy is unreachable on the course machines: kubernetes.core comes out of the `ansible`
 # wheel on PyPI. ansible 12.3.0 is the newest for Python 3.11 and carries kubernetes.core 6.2.0.
@@ -39,6 +44,7 @@ help: ## list the targets
 # ---------------------------------------------------------------- set-up
 setup: $(VENV)/.installed $(COLLECTIONS)/kubernetes/core/MANIFEST.json \
        $(COLLECTIONS)/mlopslab/monitoring $(CHECKOV_VENV)/.installed $(OLDEST_VENV)/.installed \
+       $(CORE_VENVS:%=%/.installed) \
        /usr/bin/promtool ## install everything the project needs (safe to rerun)
 	@echo "setup: ok ($$($(BIN)/ansible --version | head -1), kubernetes.core $$($(BIN)/python -c 'import json;print(json.load(open("$(COLLECTIONS)/kubernetes/core/MANIFEST.json"))["collection_info"]["version"])'), $$(promtool --version 2>&1 | head -1))"
 
@@ -65,6 +71,15 @@ $(OLDEST_VENV)/.installed: requirements-oldest.txt
 	[ -x $(OLDEST_VENV)/bin/python ] || $(PYTHON) -m venv $(OLDEST_VENV)
 	$(OLDEST_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-oldest.txt
 	touch $@
+
+# An ansible-core release in a virtualenv of its own, with the Python it needs; without that
+# Python it is left out with one line (the test then says it skipped that release), except on CI.
+.venv-core-%/.installed: requirements-core-%.txt
+	@python=$(PYTHON_$*); if [ -z "$$python" ]; then \
+	    if [ "$${CI:-}" = true ]; then echo "setup: no Python for ansible-core $* (PYTHON_$*)" >&2; exit 1; fi; \
+	    echo "setup: ansible-core $* left out: no Python 3.12/3.13 here (set PYTHON_$*)"; exit 0; fi; \
+	[ -x .venv-core-$*/bin/python ] || $$python -m venv .venv-core-$*; \
+	.venv-core-$*/bin/python -m pip install --quiet --disable-pip-version-check -r $< && touch $@
 
 # checkov pins ~100 packages that clash with ansible-lint's: it gets a virtualenv of its own.
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt

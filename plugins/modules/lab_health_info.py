@@ -152,6 +152,54 @@ attributes:
 notes:
   - Through the service proxy, a CNI that applies NetworkPolicies to the API server's traffic may
     block the read; the student_namespace role's C(student_namespace_proxy_cidrs) lets it in.
+  - Every code a finding can carry follows (a student's C(cause) is their most important finding's code).
+  - C(evicted) - the kubelet, a drain or a taint evicted the pod (in any phase, Succeeded included).
+  - C(preempted) - the scheduler preempted the pod for one of higher priority.
+  - C(rejected_by_node) - the node refused to admit the pod (OutOfmemory, OutOfcpu, NodeAffinity, ...).
+  - C(pod_failed) - the pod ended and will not restart (a deadline, a node shutdown).
+  - C(node_lost) - the pod's node stopped reporting; its containers' state is unknown.
+  - C(unschedulable) - no node has room for the pod, or the quota is used up.
+  - C(pending) - the pod waits for a node and nothing says why.
+  - C(terminating) - the pod is being deleted.
+  - C(invalid_image) - the image reference is malformed.
+  - C(image_pull) - the image cannot be pulled (name, tag, registry access).
+  - C(config_error) - a ConfigMap, Secret or key the container needs is missing.
+  - C(mount_failed) - a volume cannot be mounted.
+  - C(create_container_error) - the runtime cannot create or start the container.
+  - C(oom_killed) - the kernel killed it for memory (OOMKilled), an init container's too.
+  - C(liveness_probe_kill) - the kubelet killed it after failed liveness or startup probes (exit 137, reason Error).
+  - C(poststart_hook_failed) - its postStart hook failed, and the kubelet killed it.
+  - C(sigkill) - killed by SIGKILL (exit 137) without a probe or OOM kill to explain it.
+  - C(sigterm) - stopped by SIGTERM (exit 143).
+  - C(segfault) - crashed in native code (exit 139, SIGSEGV).
+  - C(command_not_found) - its command is not in the image (exit 127).
+  - C(not_executable) - its command cannot be executed (exit 126).
+  - C(exporter_config) - the exporter refused its configuration or port (its exit 2).
+  - C(misuse_of_shell_builtin) - a shell's usage or syntax error (a shell's exit 2).
+  - C(app_error) - the program's own error (any other exit code).
+  - C(container_exited) - a server exited 0 and was restarted.
+  - C(crash_loop) - restarting in a loop, its last exit not known.
+  - C(unknown) - not running and ready, and nothing says why.
+  - C(readiness_failing) - running, but its readiness probe fails.
+  - C(not_ready) - every container ready, the pod's Ready condition False.
+  - C(restarts) - running again after more restarts than allowed, or after an abnormal exit.
+  - C(pods_missing) - a Deployment of the lab has no pods.
+  - C(object_missing) - an object of the lab is missing.
+  - C(objects_unchecked) - the lab's objects could not be read.
+  - C(scaled_to_zero) - a Deployment of the lab is scaled to 0.
+  - C(rollout_stuck) - a Deployment's rollout makes no progress.
+  - C(replica_failure) - the ReplicaSet cannot create pods.
+  - C(quota_exceeded) - the namespace's quota refuses a pod.
+  - C(pod_security_forbidden) - Pod Security admission refuses a pod.
+  - C(no_endpoints) - a Service of the lab has no ready endpoints.
+  - C(prometheus_unreachable) - the student's Prometheus does not answer.
+  - C(target_down) - a scrape target of Prometheus is down.
+  - C(target_missing) - a scrape target of the lab is not configured in Prometheus.
+  - C(series_missing) - the A/B series are not in Prometheus.
+  - C(grafana_unreachable) - the student's Grafana does not answer /api/health.
+  - C(student_access_broken) - the student's kubeconfig or Grafana password does not work.
+  - C(student_access_unchecked) - the student's access could not be checked.
+  - C(cluster_unreachable) - the student's cluster did not answer.
 """
 
 EXAMPLES = r"""
@@ -168,9 +216,13 @@ EXAMPLES = r"""
     msg: "{{ __health.students | selectattr('status', 'eq', 'failing') | map(attribute='namespace')
       | zip(__health.students | selectattr('status', 'eq', 'failing') | map(attribute='cause')) | map('join', ': ') }}"
 
+# Without namespaces, every namespace of the cohort's labels is checked: right whatever
+# mlopslab_namespace_prefix makes of the students' names.
 - name: Check through per-student URLs (an Ingress each), failing on a broken student
   mlopslab.monitoring.lab_health_info:
-    namespaces: "{{ groups['cohort'] }}"
+    label_selectors:
+      - app.kubernetes.io/managed-by=mlopslab
+      - mlopslab.io/cohort=mlops-2026-spring
     prometheus_access: url
     prometheus_url_template: "https://{namespace}-prometheus.lab.example"
     grafana_access: none

@@ -219,3 +219,26 @@ def test_the_real_node_fixtures_hold_the_courses_failures():
     causes = {c["expect"]["cause"] for c in REAL_NODE}
     assert causes >= {"liveness_probe_kill", "oom_killed", "image_pull", "exporter_config"}
     assert all(e["involvedObject"]["uid"] == c["pod"]["metadata"]["uid"] for c in REAL_NODE for e in c["events"])
+
+
+def test_every_code_the_checks_give_is_documented_with_its_meaning():
+    # The codes are read from the checks' own source (each finding()'s first argument, and the
+    # tables of waiting reasons and exit codes), not from a list kept beside them.
+    import ast  # noqa: PLC0415
+
+    from plugins.module_utils.verify import diagnosis  # noqa: PLC0415
+    from plugins.module_utils.verify.findings import CODES  # noqa: PLC0415
+    from plugins.modules import lab_health_info  # noqa: PLC0415
+
+    given = set(diagnosis.WAITING_CODES.values()) | set(diagnosis.EXIT_CODES.values()) | set(diagnosis.EXIT_2.values())
+    for path in (Path(__file__).parents[4] / "plugins" / "module_utils" / "verify").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            name = getattr(node, "func", None)
+            name = getattr(name, "id", getattr(name, "attr", None))
+            call = isinstance(node, ast.Call) and name in ("finding", "_finding") and node.args
+            if call and isinstance(node.args[0], ast.Constant):
+                given.add(node.args[0].value)
+    assert given == set(CODES) and set(PRIORITY) <= set(CODES)
+    notes = yaml.safe_load(lab_health_info.DOCUMENTATION)["notes"]
+    documented = [n for n in notes if n.startswith("C(")]
+    assert documented == [f"C({code}) - {meaning}." for code, meaning in CODES.items()]
