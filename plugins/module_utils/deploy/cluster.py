@@ -281,19 +281,32 @@ class Hold:
                                  content_type="application/merge-patch+json")  # fmt: skip
 
     def take(self, takeover: bool, skip_missing: bool = False, only: set[str] | None = None) -> dict[str, dict]:
-        """Take every student's hold, in namespace order; stop at the first held by a live run
-        (unless ``takeover``). Returns the Leases that refused us (namespace -> Lease); on a
-        refusal, what was taken is let go. ``skip_missing``: a namespace that does not exist has
-        nothing to hold (access, teardown); ``only``: these namespaces only."""
-        for namespace in sorted(self.cluster.students.values()):
-            if only is not None and namespace not in only:
-                continue
+        """Take every student's hold; stop at one held by a live run (unless ``takeover``).
+        Returns the Lease that refused us (namespace -> Lease, the first in namespace order); on a
+        refusal, what was taken is let go. The first namespace in order is taken alone, then the
+        rest 8 at a time: of two runs over the same students, the one refused at the first takes
+        nothing, and none ever waits for another (a refusal lets go at once), so no order of the
+        rest can deadlock. ``skip_missing``: a namespace that does not exist has nothing to hold
+        (access, teardown); ``only``: these namespaces only."""
+        wanted = [n for n in sorted(self.cluster.students.values()) if only is None or n in only]
+
+        def one(namespace):
             if skip_missing and self.cluster.call("GET", f"/api/v1/namespaces/{namespace}")[0] == 404:
-                continue
-            refused = self._take_one(namespace, takeover)
-            if refused is not None:
-                self.release()
-                return {namespace: refused}
+                return namespace, None
+            return namespace, self._take_one(namespace, takeover)
+
+        try:
+            answers = [one(n) for n in wanted[:1]]
+            if not any(refused for _n, refused in answers):
+                with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+                    answers += list(pool.map(one, wanted[1:]))
+        except Unreachable:
+            self.release()
+            raise
+        refusals = [(namespace, refused) for namespace, refused in answers if refused is not None]
+        if refusals:
+            self.release()
+            return dict(refusals[:1])
         return {}
 
     def _take_one(self, namespace: str, takeover: bool) -> dict | None:
