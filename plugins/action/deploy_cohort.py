@@ -49,6 +49,7 @@ PIPELINE_ARGS = {
     "token_ttl": {"type": "raw", "default": "16w"},
     "token_renew_before": {"type": "raw", "default": "7d"},
     "language": {"type": "raw", "default": "ko"},
+    "timezone": {"type": "raw", "default": ""},
     "inventory_students": {"type": "list", "elements": "str", "default": []},
     "yaml_results": {"type": "bool", "default": True},
 }
@@ -158,7 +159,7 @@ class Controller:
     def write_access(self, records: list[dict]) -> None:
         keep_rows = [s for s in self.p["inventory_students"] if s not in {r["student"] for r in records}]
         found = write_access(self.action._templar, self.p["cohort_dir"], records, keep_rows, self.p["language"],
-                             self.check_mode)  # fmt: skip
+                             self.check_mode, self.p.get("timezone") or "")  # fmt: skip
         if found.get("failed"):
             raise Refused(found["msg"])
 

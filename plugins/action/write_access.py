@@ -27,6 +27,8 @@ from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.private
 TEMPLATES = Path(__file__).resolve().parents[2] / "roles" / "access" / "templates"
 # One handout template per language (handout.<language>.md.j2).
 LANGUAGES = tuple(sorted(p.name.split(".")[1] for p in TEMPLATES.glob("handout.*.md.j2")))
+# Each language's readers' time zone, for the handouts' times when mlopslab_handout_timezone is empty.
+TIMEZONES = {"ko": "Asia/Seoul", "en": "UTC"}
 
 
 class ActionModule(ActionBase):
@@ -49,7 +51,8 @@ class ActionModule(ActionBase):
         return result
 
 
-def write_access(templar, dest: str, records: list[dict], keep: list[str], language: str, check_mode: bool) -> dict:
+def write_access(templar, dest: str, records: list[dict], keep: list[str], language: str, check_mode: bool,
+                 timezone: str = "") -> dict:  # fmt: skip
     """Write the handouts and the access sheet from the records (nothing in check mode):
     {changed, written, sheet}, or {failed, msg} when a template no longer renders."""
     result: dict = {}
@@ -63,7 +66,7 @@ def write_access(templar, dest: str, records: list[dict], keep: list[str], langu
     try:
         texts = {}
         for record in records:
-            templar.available_variables = handed_out.handout_values(record)
+            templar.available_variables = handed_out.handout_values(record, timezone or TIMEZONES[language])
             texts[record["handout"]] = render_text(templar, handout, f"handout.{args['language']}.md.j2")
         templar.available_variables = {
             "rows": handed_out.sheet_rows(records, read_text(sheet_path), tuple(args["keep"]))

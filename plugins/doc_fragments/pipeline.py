@@ -34,6 +34,10 @@ options:
     description: The handouts' language (C(mlopslab_handout_language)).
     type: raw
     default: ko
+  timezone:
+    description: The time zone of the handouts' times (C(mlopslab_handout_timezone)); empty, the language's.
+    type: raw
+    default: ""
   inventory_students:
     description: Every student of the inventory (the access sheet keeps the rows of those not in this run).
     type: list

@@ -19,6 +19,7 @@ import pytest
 import yaml
 from kmock._internal.rendering import Response
 
+from plugins.module_utils.access.sheet import local_time
 from tests.support.as_student import list_pods_status
 from tests.support.kube_emulator import is_write
 
@@ -62,7 +63,7 @@ def test_deploy_hands_every_student_a_working_kubeconfig_and_a_rerun_keeps_every
         assert stat.S_IMODE((folder / "handouts" / f"{student}.md").stat().st_mode) == 0o600
         row = sheet(folder)[student]
         # One record: the sheet and the handout carry the same password, kubeconfig and expiry.
-        assert row["grafana_password"] in handout and row["token_expires"] in handout
+        assert row["grafana_password"] in handout and local_time(row["token_expires"], "Asia/Seoul") in handout
         assert f"export KUBECONFIG=$PWD/{student}.yaml" in handout and row["kubeconfig"] == str(path)
         assert handout.startswith(f"# {student} 모니터링 실습 안내")
     assert {s: row["kubeconfig"] for s, row in first.summary().items()} == dict.fromkeys(STUDENTS, "issued")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import subprocess
 import time
 from pathlib import Path
@@ -203,25 +202,36 @@ def _stdout(done: subprocess.CompletedProcess) -> str | None:
     return done.stdout if done.returncode == 0 and done.stdout else None
 
 
-def _handout_commands(path: Path, section: str) -> list[str]:
-    """The commands of one section of the rendered handout, as a student copies them."""
+def _handout_blocks(path: Path, section: str) -> list[list[str]]:
+    """The bash blocks of one section of the rendered handout, each a list of commands as a
+    student copies them (the comments after them left out)."""
     text_ = path.read_text()
     part = text_.split(section, 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```bash\n(.*?)```", part, re.S)
-    return [line.split("  #", 1)[0].strip() for block in blocks for line in block.splitlines() if line.strip()]
+    return [[line.split("  #", 1)[0].strip() for line in block.splitlines() if line.strip()] for block in blocks]
+
+
+def _handout_commands(path: Path, section: str) -> list[str]:
+    return [command for block in _handout_blocks(path, section) for command in block]
 
 
 def test_04_a_students_day_as_the_handout_says(lab, kubectl, tmp_path):
     student = "user01"
     handout = lab.build / lab.cohort / "handouts" / f"{student}.md"
     (tmp_path / f"{student}.yaml").write_text((lab.build / lab.cohort / "kubeconfigs" / f"{student}.yaml").read_text())
-    env = {**os.environ, "KUBECONFIG": str(tmp_path / f"{student}.yaml"),
-           "PATH": f"{Path(kubectl).parent}:{os.environ['PATH']}"}  # fmt: skip
-    env.pop("K8S_AUTH_KUBECONFIG", None)
+    # New terminals in the folder the kubeconfig was saved to: no KUBECONFIG of their own, so every
+    # command works only as the handout has the student set it (issue 31: section 2 opens new
+    # terminals). Sections 3 and 4 are typed in the terminal of section 1, after its first line.
+    env = {**os.environ, "PATH": f"{Path(kubectl).parent}:{os.environ['PATH']}"}
+    for name in ("KUBECONFIG", "K8S_AUTH_KUBECONFIG"):
+        env.pop(name, None)
+    first_terminal = [c for c in _handout_commands(handout, "## 1.") if c.startswith("export ")]
+    assert first_terminal == [f"export KUBECONFIG=$PWD/{student}.yaml"], first_terminal
 
     def run(command: str) -> subprocess.CompletedProcess:
-        argv = shlex.split(command)
-        return subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+        script = "\n".join([*first_terminal, command])
+        return subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=120, check=False)  # fmt: skip
 
     before = {p.metadata.name for p in pods(lab, "metrics-exporter") if p.metadata.namespace == lab.ns(student)}
     for command in _handout_commands(handout, "## 3."):
@@ -235,9 +245,12 @@ def test_04_a_students_day_as_the_handout_says(lab, kubectl, tmp_path):
     lab.wait_for("the new exporter ready", lambda: all(ready(p) for p in pods(lab, "metrics-exporter")), 90)
     # The port-forward and the checklist's target query, as written; the new exporter is up once
     # Prometheus has scraped it.
-    forward = next(c for c in _handout_commands(handout, "## 2.") if "svc/prometheus" in c)
+    # Section 2's Prometheus block whole, in a new terminal of its own (exec: stopping the shell
+    # stops the forward, as Ctrl+C would).
+    [forward] = [b for b in _handout_blocks(handout, "## 2.") if any("svc/prometheus" in c for c in b)]
+    script = "\n".join([*forward[:-1], f"exec {forward[-1]}"])
     background = subprocess.Popen(
-        shlex.split(forward), cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        ["bash", "-c", script], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
         query = next(c for c in _handout_commands(handout, "## 4.") if "9090/api/v1/query" in c)

@@ -5,7 +5,9 @@ can never disagree), the sheet itself and the handouts. Pure."""
 from __future__ import annotations
 
 import csv
+import datetime
 import io
+import zoneinfo
 
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common import layout
 
@@ -86,11 +88,23 @@ def read_sheet(text: str) -> dict[str, dict]:
 
 
 # ---------------------------------------------------------------- the handout (templates/handout.<language>.md.j2)
-def handout_values(record: dict) -> dict:
-    """What a handout template reads: the student's access record, the kubeconfig's file name, and
-    whether Grafana is reached through an Ingress."""
+def local_time(stamp: str, zone: str) -> str:
+    """A time the sheet says in UTC ("2027-03-21 17:04 UTC"), in ``zone`` for a handout's reader:
+    "2027-03-22 02:04 KST (Asia/Seoul)". Unparsable or empty: as it was."""
+    try:
+        moment = datetime.datetime.strptime(stamp, "%Y-%m-%d %H:%M UTC").replace(tzinfo=datetime.UTC)
+    except (TypeError, ValueError):
+        return stamp
+    local = moment.astimezone(zoneinfo.ZoneInfo(zone))
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}" + ("" if zone == "UTC" else f" ({zone})")
+
+
+def handout_values(record: dict, zone: str = "UTC") -> dict:
+    """What a handout template reads: the student's access record (its times in ``zone``), the
+    kubeconfig's file name, and whether Grafana is reached through an Ingress."""
     return {
         **record,
+        "token_expires": local_time(record.get("token_expires") or "", zone),
         "kubeconfig_name": (record.get("kubeconfig") or "").rsplit("/", 1)[-1] or f"{record['student']}.yaml",
         "ingress": record.get("how_to_reach") == "browse to the URL",
         "model_versions": record.get("model_versions") or "",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import zoneinfo
 from decimal import Decimal
 
 from ansible.module_utils.parsing.convert_bool import BOOLEANS
@@ -121,6 +122,16 @@ def promql_string(value) -> str | None:
     return None
 
 
+def time_zone(value) -> str | None:
+    if not isinstance(value, str) or not value:
+        return "is not a time zone name"
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        return "is not a time zone this machine knows (an IANA name such as Asia/Seoul)"
+    return None
+
+
 def number(value) -> str | None:
     if isinstance(value, bool):
         return "is not a number"
@@ -158,6 +169,7 @@ RULES = {
     "promql_string": (promql_string, "a label value without quotes, backslashes or line breaks", "v1.0"),
     # pip ignores an index URL without a scheme (a warning the init container's log alone shows)
     # and then finds nothing: every student's exporter would stay in Init.
+    "timezone": (time_zone, "an IANA time zone name", "Asia/Seoul"),
     "index_url": (
         http_url,
         "an http(s) URL of a package index, as pip --index-url takes it",
@@ -200,6 +212,7 @@ SETTINGS = {
     "grafana_memory_request": ("memory", False),
     "grafana_memory_limit": ("memory", False),
     "mlopslab_ingress_domain": ("domain", True),
+    "mlopslab_handout_timezone": ("timezone", True),
 }
 # Dicts whose every value is a quantity (the namespace's quota and LimitRange).
 QUANTITY_DICTS = (

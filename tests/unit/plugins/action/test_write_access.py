@@ -90,3 +90,13 @@ def test_the_exercise_commands_line_up():
     block = handout(record()).split("## 3.", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
     marks = {line.index("  # ") for line in block.splitlines()}
     assert len(marks) == 1, block
+
+
+def test_times_in_a_handout_are_the_courses_the_sheets_utc():
+    from plugins.module_utils.access.sheet import local_time  # noqa: PLC0415
+
+    assert local_time("2027-03-21 17:04 UTC", "Asia/Seoul") == "2027-03-22 02:04 KST (Asia/Seoul)"
+    assert local_time("2027-03-21 17:04 UTC", "UTC") == "2027-03-21 17:04 UTC"
+    assert local_time("", "Asia/Seoul") == ""
+    [text] = render({"template": "handout.ko.md.j2", "variables": handout_values(record(), "Asia/Seoul")})
+    assert "토큰 만료: 2027-03-22 02:04 KST (Asia/Seoul)" in text

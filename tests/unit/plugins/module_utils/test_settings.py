@@ -297,3 +297,10 @@ def test_an_index_url_needs_its_scheme():
     [found] = rules.value_problems({"metrics_exporter_pip_index_url": "pypi.example.com/simple"})
     assert found["wrong"] == "is not an http(s) URL"
     assert rules.value_problems({"metrics_exporter_pip_index_url": ""}) == []
+
+
+def test_a_handout_time_zone_is_one_the_machine_knows():
+    assert rules.value_problems({"mlopslab_handout_timezone": "Asia/Seoul"}) == []
+    assert rules.value_problems({"mlopslab_handout_timezone": ""}) == []
+    [found] = rules.value_problems({"mlopslab_handout_timezone": "KST"})
+    assert found["wrong"].startswith("is not a time zone this machine knows") and found["example"] == "Asia/Seoul"
