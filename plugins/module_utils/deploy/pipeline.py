@@ -35,7 +35,13 @@ from ansible_collections.mlopslab.monitoring.plugins.module_utils.common import 
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.settings import compress
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.text import shown
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.waiter import wait
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy import applyset, lease, outcomes, shapes
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy import (
+    applyset,
+    lease,
+    outcomes,
+    recount,
+    shapes,
+)
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy import capacity as fits
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.apply import mine, object_diff
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.cluster import WORKERS, Cluster, Hold
@@ -329,6 +335,9 @@ class Deploy:
                 if not found:
                     rest = [o for o in self.members(manifests, student) if o.get("kind") != "Namespace"]
                     found = shapes.without_unborn_roles(cluster.dry_run(rest, FIELD_MANAGER), rest)
+                    as_results = [{"failed": True, "error": {"msg": why}} for _obj, why in found]
+                    if found and self.recounted(cluster, recount.refusals(as_results, [o for o, _w in found]), rest):
+                        found = shapes.without_unborn_roles(cluster.dry_run(rest, FIELD_MANAGER), rest)
                 if found:
                     refused[student] = found
         if refused:
@@ -505,6 +514,8 @@ class Deploy:
                 applied = iter(cluster.apply(definitions, FIELD_MANAGER, [self.selector], dry_run, self.p["diff"],
                                              (live, listed)))  # fmt: skip
                 results = [self.untouched(o) if s in same else next(applied) for s in cluster.students for o in sent[s]]
+                if not dry_run:
+                    results = self.recount(cluster, [o for s in cluster.students for o in sent[s]], results)
                 removed, complete = self.prune(cluster, manifests, results, live, errors, dry_run)
                 if not dry_run:
                     self.record(cluster, sent, same, parents, complete, (live, listed))
@@ -513,6 +524,56 @@ class Deploy:
                 answer = {"item": cluster.entry, "failed": True, "msg": str(err)}
             answers.append({**answer, "dry_run": dry_run})
         return answers
+
+    RECOUNT_WAIT = 20  # seconds for the quota controller to count what exists
+
+    def recount(self, cluster: Cluster, objects: list[dict], results: list[dict]) -> list[dict]:
+        """Objects the lab's own quota refused as exceeded (recount.py): the quota's count
+        corrected, then those objects applied once more. What still fails is said as before."""
+        found = self.recounted(cluster, recount.refusals(results, objects), objects)
+        if not found:
+            return results
+        again = sorted(i for entry in found.values() for i in entry["indexes"])
+        retried = cluster.apply([objects[i] for i in again], FIELD_MANAGER, [self.selector], False, self.p["diff"])
+        results = list(results)
+        for index, result in zip(again, retried, strict=True):
+            results[index] = result
+        return results
+
+    def recounted(self, cluster: Cluster, found: dict, objects: list[dict]) -> dict:
+        """Each namespace whose own quota (the one rendered there) refused objects as exceeded:
+        its count corrected. Returns those namespaces (none when the API did not answer: the
+        refusals then stand, said as they are)."""
+        mine = {o["metadata"]["namespace"]: o["metadata"]["name"] for o in objects if o.get("kind") == "ResourceQuota"}
+        found = {ns: entry for ns, entry in found.items() if mine.get(ns) == entry["quota"]}
+        try:
+            for namespace, entry in found.items():
+                self.recount_quota(cluster, namespace, entry["quota"], entry["resources"])
+        except Unreachable:
+            return {}
+        if found:
+            self.notes.append(
+                f"The quota of {', '.join(sorted(found))} counted more than exists (requests cut off mid-way, as when "
+                "a run is killed mid-apply): recounted, and what it refused tried again."
+            )
+        return found
+
+    def recount_quota(self, cluster: Cluster, namespace: str, quota: str, resources: set[str]) -> None:
+        """The quota controller made to count what exists: the quota's hard list changed (a key of
+        this collection's set, then removed), waiting until its count is no more than exists."""
+        path = f"/api/v1/namespaces/{namespace}/resourcequotas/{quota}"
+        counted = {}
+        for resource in resources:
+            status, answer = cluster.call("GET", f"/api/v1/namespaces/{namespace}/{resource}")
+            counted[resource] = len(answer.get("items") or []) if status < 300 else 0
+        for value in ("1000000", None):  # set, then remove: each a change of the hard list
+            patch = {"spec": {"hard": {recount.RECOUNT_KEY: value}}}
+            cluster.call("PATCH", path, {"fieldManager": "mlopslab-recount"}, patch, "application/merge-patch+json")
+            if value is None:
+                return
+            deadline = time.monotonic() + self.RECOUNT_WAIT
+            while time.monotonic() < deadline and not recount.recounted(cluster.get(path), resources, counted):
+                time.sleep(0.5)
 
     @staticmethod
     def owned(metadata: dict) -> bool:
