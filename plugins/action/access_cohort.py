@@ -5,36 +5,16 @@ work and hold)."""
 
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
-from ansible_collections.mlopslab.monitoring.plugins.action.deploy_cohort import (
-    PIPELINE_ARGS,
-    Controller,
-    api_client_factory,
-)
+from ansible_collections.mlopslab.monitoring.plugins.action.deploy_cohort import PIPELINE_ARGS, PipelineAction
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.access.pipeline import Access
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.errors import Refused
 
 ARGUMENT_SPEC = {**PIPELINE_ARGS, "state": {"type": "str", "choices": ["revoked", "renewed"], "required": True}}
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(PipelineAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    PIPELINE = Access
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        params = {**args, "check_mode": bool(self._task.check_mode), "diff": False, "render_dir": ""}
-        controller = Controller(self, task_vars, params)
-        pipeline = Access(params, controller, api_client_factory)
-        try:
-            said = pipeline.run()
-        except Refused as refused:  # the one place a refusal becomes the task's failure
-            return {**result, "failed": True, "changed": False, "msg": str(refused)}
-        result.update(changed=False, **said)
-        if pipeline.unreleased():
-            result["warnings"] = pipeline.unreleased()
-        # Lines and tables only: no password, no token, nothing of another namespace.
-        result["_ansible_no_log"] = False
-        return result
+    def params(self, args: dict, task_vars: dict) -> dict:
+        return {**args, "check_mode": bool(self._task.check_mode), "diff": False, "render_dir": ""}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from typing import ClassVar
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.parsing.convert_bool import boolean
@@ -164,17 +165,25 @@ class Controller:
             raise Refused(found["msg"])
 
 
-class ActionModule(ActionBase):
+class PipelineAction(ActionBase):
+    """A verb's one task: its pipeline (PIPELINE) run over the task's arguments (ARGUMENT_SPEC),
+    a refusal made the task's failure. Deploy's, access's and teardown's actions are this."""
+
     TRANSFERS_FILES = False
     _requires_connection = False
-    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+    ARGUMENT_SPEC: ClassVar[dict] = {}
+    PIPELINE = None
+
+    def params(self, args: dict, task_vars: dict) -> dict:
+        """The pipeline's parameters: the arguments, and what the task itself says."""
+        return {**args, "check_mode": bool(self._task.check_mode), "diff": bool(task_vars.get("ansible_diff_mode"))}
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        params = {**args, "check_mode": bool(self._task.check_mode), "diff": bool(task_vars.get("ansible_diff_mode"))}
+        _validation, args = self.validate_argument_spec(argument_spec=self.ARGUMENT_SPEC)
+        params = self.params(args, task_vars)
         controller = Controller(self, task_vars, params)
-        pipeline = Deploy(params, controller, api_client_factory)
+        pipeline = self.PIPELINE(params, controller, api_client_factory)
         try:
             said = pipeline.run()
         except Refused as refused:  # the one place a refusal becomes the task's failure
@@ -187,3 +196,9 @@ class ActionModule(ActionBase):
         # namespace (the pipeline keeps those inside), so the result may be registered and logged.
         result["_ansible_no_log"] = False
         return result
+
+
+class ActionModule(PipelineAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    PIPELINE = Deploy
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)

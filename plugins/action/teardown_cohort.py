@@ -5,13 +5,7 @@ work and hold)."""
 
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
-from ansible_collections.mlopslab.monitoring.plugins.action.deploy_cohort import (
-    PIPELINE_ARGS,
-    Controller,
-    api_client_factory,
-)
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.errors import Refused
+from ansible_collections.mlopslab.monitoring.plugins.action.deploy_cohort import PIPELINE_ARGS, PipelineAction
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.teardown.pipeline import Teardown
 
 ARGUMENT_SPEC = {
@@ -23,16 +17,14 @@ ARGUMENT_SPEC = {
 }
 
 
-class ActionModule(ActionBase):
-    TRANSFERS_FILES = False
-    _requires_connection = False
+class ActionModule(PipelineAction):
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    PIPELINE = Teardown
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+    def params(self, args: dict, task_vars: dict) -> dict:
         play = list(task_vars.get("ansible_play_hosts") or [])
-        params = {
+        return {
             **args,
             "check_mode": bool(self._task.check_mode),
             "diff": False,
@@ -43,15 +35,3 @@ class ActionModule(ActionBase):
             # the inventory go too.
             "whole_cohort": len(task_vars.get("ansible_play_hosts_all") or play) == len(args["inventory_students"]),
         }
-        controller = Controller(self, task_vars, params)
-        pipeline = Teardown(params, controller, api_client_factory)
-        try:
-            said = pipeline.run()
-        except Refused as refused:  # the one place a refusal becomes the task's failure
-            return {**result, "failed": True, "changed": False, "msg": str(refused)}
-        result.update(changed=False, **said)
-        if pipeline.unreleased():
-            result["warnings"] = pipeline.unreleased()
-        # Lines only: no password, no token, nothing of another namespace but the names it refuses.
-        result["_ansible_no_log"] = False
-        return result
