@@ -105,4 +105,10 @@ failed_students:
   type: list
   elements: str
   sample: []
+reported:
+  description: The students whose line the play prints at the default verbosity (changed or failed).
+  returned: success
+  type: list
+  elements: str
+  sample: [user03]
 """
