@@ -4,7 +4,7 @@
 
 DOCUMENTATION = r"""
 module: keep_credentials
-short_description: Keep the students' newly generated Grafana passwords, after every check (internal: a step of deploy and access)
+short_description: Keep students' newly generated Grafana passwords, after every check (internal to deploy, access)
 description:
   - M(mlopslab.monitoring.render_cohort) decides each student's Grafana password once (given, read
     back from the student's Secret on the cluster, kept from an earlier run, or generated) and writes

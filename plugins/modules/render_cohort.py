@@ -4,7 +4,7 @@
 
 DOCUMENTATION = r"""
 module: render_cohort
-short_description: Render the lab roles for every student of the play in one task (internal: a step of deploy and access)
+short_description: Render the lab roles for every student of the play in one task (internal to deploy and access)
 description:
   - Renders each listed role's template for every student of the play (C(--limit) honoured), with the variables
     that student's own task would see (Ansible's VariableManager), under the role's defaults and with its

@@ -4,7 +4,7 @@
 
 DOCUMENTATION = r"""
 module: render_manifests
-short_description: Render a role's template into Kubernetes objects and set them as a fact (internal: the lab roles' own render)
+short_description: Render a role's template into Kubernetes objects and set them as a fact (internal to the lab roles)
 description:
   - Renders O(template) (searched in the role's C(templates/) folder, as M(ansible.builtin.template) does) with
     the host's variables, parses the result as multi-document YAML and sets the objects as the fact O(fact).

@@ -4,7 +4,7 @@
 
 DOCUMENTATION = r"""
 module: validate_settings
-short_description: Check every setting of every role for every student, naming every problem at once (internal: the verb roles' first step)
+short_description: Check every setting of every role for every student at once (internal to the verb roles)
 description:
   - Run once for the play (C(run_once)), before anything is rendered, written, generated or applied.
     Each student's settings are the roles' defaults overlaid with that student's inventory and extra

@@ -4,7 +4,7 @@
 
 DOCUMENTATION = r"""
 module: write_access
-short_description: Write the access sheet and each student's handout, on the controller (internal: a step of deploy and access)
+short_description: Write the access sheet and each student's handout, on the controller (internal to deploy and access)
 description:
   - Writes C(<dest>/access.csv) and C(<dest>/handouts/<student>.md), each mode C(0600) in a C(0700)
     folder, both from the same per-student record, through the access role's templates

@@ -4,7 +4,7 @@
 
 DOCUMENTATION = r"""
 module: write_manifests
-short_description: Write students' rendered Kubernetes objects to files, on the controller (internal: a step of deploy)
+short_description: Write students' rendered Kubernetes objects to files, on the controller (internal to deploy)
 description:
   - Writes each student's objects to C(<dest>/<student>/lab.yaml) as one multi-document YAML file,
     mode C(0600) in a C(0700) folder (the file holds the Grafana Secret).

@@ -304,3 +304,14 @@ def test_a_handout_time_zone_is_one_the_machine_knows():
     assert rules.value_problems({"mlopslab_handout_timezone": ""}) == []
     [found] = rules.value_problems({"mlopslab_handout_timezone": "KST"})
     assert found["wrong"].startswith("is not a time zone this machine knows") and found["example"] == "Asia/Seoul"
+
+
+@pytest.mark.parametrize("verb", ["deploy", "access", "verify", "teardown"])
+def test_each_verb_role_names_every_role_whose_settings_it_takes(verb):
+    # ansible-doc -t role shows a verb's own options; the others it takes are pointed to by name.
+    spec = yaml.safe_load((REPO / "roles" / verb / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]
+    said = " ".join(spec["description"])
+    lab = ["student_namespace", "metrics_exporter", "prometheus", "grafana"]
+    takes = ["_common"] + (lab if verb == "deploy" else [])
+    assert [role for role in takes if f"C({role})" not in said] == []
+    assert "ansible-doc -t role mlopslab.monitoring." in said
