@@ -5,6 +5,7 @@ client, so every connection option behaves as in kubernetes.core) or over plain 
 from __future__ import annotations
 
 import json
+import threading
 from urllib.error import HTTPError
 from urllib.parse import urlencode
 
@@ -113,11 +114,24 @@ def poster_via_url(template: str, namespace: str, timeout: float, validate_certs
     return post
 
 
+# The kubernetes client writes a kubeconfig's CA data to a temporary file it shares between loads
+# of the same data, and publishes the file's name before it writes the data: a second thread that
+# loads a kubeconfig of the same cluster meanwhile gets an empty CA file ("X509:
+# NO_CERTIFICATE_OR_CRL_FOUND", seen on CI with two students of one cluster checked at once).
+_LOADING = threading.Lock()
+
+
+def client_from_kubeconfig(path: str):
+    """An API client from a kubeconfig file, one load at a time (see _LOADING)."""
+    with _LOADING:
+        return kube_config.new_client_from_config(config_file=path)
+
+
 def as_kubeconfig(path: str, namespace: str, neighbour: str, timeout: float) -> tuple[tuple[int, str], tuple[int, str]]:
     """(own, other): the answers to listing pods in the student's namespace and in a neighbour's,
     with the student's kubeconfig file; (0, why) when there is no answer."""
     try:
-        kube = KubeApi(kube_config.new_client_from_config(config_file=path), timeout)
+        kube = KubeApi(client_from_kubeconfig(path), timeout)
     except Exception as err:
         return (0, f"unreadable kubeconfig {path}: {err}"), (0, "")
     answers = []
