@@ -20,7 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.access import sheet
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common import layout
-from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.private_files import make_private_dirs
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.private_files import (
+    make_private_dirs,
+    read_text,
+    write_if_changed,
+)
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.text import shown
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.waiter import wait
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.cluster import WORKERS, Cluster
@@ -160,13 +164,10 @@ class Teardown(Deploy):
         paths = layout.student_files([e["student"] for e in gone], credentials, self.p["cohort_dir"])
         moved = archive_files(paths, archive)
         path = layout.sheet(self.p["cohort_dir"])
-        if os.path.isfile(path):
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read()
-            kept = sheet_without(text, {e["namespace"] for e in gone})
-            if kept != text:
-                with open(path, "w", encoding="utf-8") as handle:
-                    handle.write(kept)
+        text = read_text(path)
+        if text is not None:
+            # The sheet holds passwords: rewritten as every secret file is (atomic, 0600).
+            write_if_changed(path, sheet_without(text, {e["namespace"] for e in gone}))
         return archive if moved else ""
 
     def waited_gone(self, plan: dict, errors: dict[str, str]) -> dict:
