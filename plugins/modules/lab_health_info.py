@@ -152,54 +152,103 @@ attributes:
 notes:
   - Through the service proxy, a CNI that applies NetworkPolicies to the API server's traffic may
     block the read; the student_namespace role's C(student_namespace_proxy_cidrs) lets it in.
-  - Every code a finding can carry follows (a student's C(cause) is their most important finding's code).
-  - C(evicted) - the kubelet, a drain or a taint evicted the pod (in any phase, Succeeded included).
-  - C(preempted) - the scheduler preempted the pod for one of higher priority.
-  - C(rejected_by_node) - the node refused to admit the pod (OutOfmemory, OutOfcpu, NodeAffinity, ...).
-  - C(pod_failed) - the pod ended and will not restart (a deadline, a node shutdown).
-  - C(node_lost) - the pod's node stopped reporting; its containers' state is unknown.
-  - C(unschedulable) - no node has room for the pod, or the quota is used up.
-  - C(pending) - the pod waits for a node and nothing says why.
-  - C(terminating) - the pod is being deleted.
-  - C(invalid_image) - the image reference is malformed.
-  - C(image_pull) - the image cannot be pulled (name, tag, registry access).
-  - C(config_error) - a ConfigMap, Secret or key the container needs is missing.
-  - C(mount_failed) - a volume cannot be mounted.
-  - C(create_container_error) - the runtime cannot create or start the container.
-  - C(oom_killed) - the kernel killed it for memory (OOMKilled), an init container's too.
+  - Every code a finding can carry follows, with what it means and what to do in general (a finding's own C(hint)
+    is more precise). A student's C(cause) is their most important finding's code.
+  - C(evicted) - the kubelet, a drain or a taint evicted the pod (in any phase, Succeeded included). What to do -
+    kubectl describe pod says why (node memory or disk pressure, a drain); the Deployment has made a new pod, and the
+    evicted one can be deleted.
+  - C(preempted) - the scheduler preempted the pod for one of higher priority. What to do - the Deployment makes a new
+    pod when there is room; if it repeats, ask the cluster's administrator about priority classes.
+  - C(rejected_by_node) - the node refused to admit the pod (OutOfmemory, OutOfcpu, NodeAffinity, ...). What to do - the
+    pod's status message names what the node lacks; the Deployment makes a new pod, which may land on another node.
+  - C(pod_failed) - the pod ended and will not restart (a deadline, a node shutdown). What to do - the pod's status
+    message says why; delete the pod and its Deployment makes a new one.
+  - C(node_lost) - the pod's node stopped reporting; its containers' state is unknown. What to do - kubectl get nodes
+    shows the node NotReady; the cluster's administrator brings it back, and the pod moves once evicted.
+  - C(unschedulable) - no node has room for the pod, or the quota is used up. What to do - kubectl describe pod names
+    the shortage; lower the lab's requests, raise the quota or add a node (deploy's capacity table shows the room).
+  - C(pending) - the pod waits for a node and nothing says why. What to do - kubectl describe pod and the namespace's
+    events; run verify again a minute later.
+  - C(terminating) - the pod is being deleted. What to do - wait; a pod that stays is held by a finalizer or a node that
+    stopped reporting.
+  - C(invalid_image) - the image reference is malformed. What to do - correct the image setting named in the message,
+    then run deploy again.
+  - C(image_pull) - the image cannot be pulled (name, tag, registry access). What to do - kubectl describe pod shows the
+    pull error; check the image name and tag and that the nodes reach the registry.
+  - C(config_error) - a ConfigMap, Secret or key the container needs is missing. What to do - run deploy again; it
+    recreates the lab's ConfigMaps and Secrets.
+  - C(mount_failed) - a volume cannot be mounted. What to do - kubectl describe pod names the volume; run deploy again
+    to recreate the lab's ConfigMaps and Secrets.
+  - C(create_container_error) - the runtime cannot create or start the container. What to do - kubectl describe pod
+    shows the runtime's message (often a securityContext the image cannot meet).
+  - C(oom_killed) - the kernel killed it for memory (OOMKilled), an init container's too. What to do - raise the memory
+    limit the hint names (a role setting and its value), then run deploy again.
   - C(liveness_probe_kill) - the kubelet killed it after failed liveness or startup probes (exit 137, reason Error).
-  - C(poststart_hook_failed) - its postStart hook failed, and the kubelet killed it.
-  - C(sigkill) - killed by SIGKILL (exit 137) without a probe or OOM kill to explain it.
-  - C(sigterm) - stopped by SIGTERM (exit 143).
-  - C(segfault) - crashed in native code (exit 139, SIGSEGV).
-  - C(command_not_found) - its command is not in the image (exit 127).
-  - C(not_executable) - its command cannot be executed (exit 126).
-  - C(exporter_config) - the exporter refused its configuration or port (its exit 2).
-  - C(misuse_of_shell_builtin) - a shell's usage or syntax error (a shell's exit 2).
-  - C(app_error) - the program's own error (any other exit code).
-  - C(container_exited) - a server exited 0 and was restarted.
-  - C(crash_loop) - restarting in a loop, its last exit not known.
-  - C(unknown) - not running and ready, and nothing says why.
-  - C(readiness_failing) - running, but its readiness probe fails.
-  - C(not_ready) - every container ready, the pod's Ready condition False.
-  - C(restarts) - running again after more restarts than allowed, or after an abnormal exit.
-  - C(pods_missing) - a Deployment of the lab has no pods.
-  - C(object_missing) - an object of the lab is missing.
-  - C(objects_unchecked) - the lab's objects could not be read.
-  - C(scaled_to_zero) - a Deployment of the lab is scaled to 0.
-  - C(rollout_stuck) - a Deployment's rollout makes no progress.
-  - C(replica_failure) - the ReplicaSet cannot create pods.
-  - C(quota_exceeded) - the namespace's quota refuses a pod.
-  - C(pod_security_forbidden) - Pod Security admission refuses a pod.
-  - C(no_endpoints) - a Service of the lab has no ready endpoints.
-  - C(prometheus_unreachable) - the student's Prometheus does not answer.
-  - C(target_down) - a scrape target of Prometheus is down.
-  - C(target_missing) - a scrape target of the lab is not configured in Prometheus.
-  - C(series_missing) - the A/B series are not in Prometheus.
-  - C(grafana_unreachable) - the student's Grafana does not answer /api/health.
-  - C(student_access_broken) - the student's kubeconfig or Grafana password does not work.
-  - C(student_access_unchecked) - the student's access could not be checked.
-  - C(cluster_unreachable) - the student's cluster did not answer.
+    What to do - the program answered its probe too late (as when it pip-installs at start); install in the image, or
+    give the probe more time.
+  - C(poststart_hook_failed) - its postStart hook failed, and the kubelet killed it. What to do - the hook's message
+    says what failed; correct or remove lifecycle.postStart.
+  - C(sigkill) - killed by SIGKILL (exit 137) without a probe or OOM kill to explain it. What to do - something outside
+    the pod killed it (a kubectl delete, a node under pressure); the namespace's events say who.
+  - C(sigterm) - stopped by SIGTERM (exit 143). What to do - it was asked to stop (a rollout, a drain); if it repeats,
+    read kubectl logs --previous.
+  - C(segfault) - crashed in native code (exit 139, SIGSEGV). What to do - read kubectl logs --previous; a native
+    library of the image crashed.
+  - C(command_not_found) - its command is not in the image (exit 127). What to do - correct the container's command, or
+    use an image that has it.
+  - C(not_executable) - its command cannot be executed (exit 126). What to do - make the command executable in the
+    image, or run it through its interpreter.
+  - C(exporter_config) - the exporter refused its configuration or port (its exit 2). What to do - kubectl logs
+    --previous names the setting in one line; correct it in the inventory, then run deploy again.
+  - C(misuse_of_shell_builtin) - a shell's usage or syntax error (a shell's exit 2). What to do - read kubectl logs
+    --previous and correct the script.
+  - C(app_error) - the program's own error (any other exit code). What to do - kubectl logs --previous shows the
+    program's own message.
+  - C(container_exited) - a server exited 0 and was restarted. What to do - a server should not exit; read kubectl logs
+    --previous.
+  - C(crash_loop) - restarting in a loop, its last exit not known. What to do - read kubectl logs --previous and kubectl
+    describe pod.
+  - C(unknown) - not running and ready, and nothing says why. What to do - kubectl describe pod and the namespace's
+    events.
+  - C(readiness_failing) - running, but its readiness probe fails. What to do - kubectl describe pod shows the probe's
+    answer; read the container's logs.
+  - C(not_ready) - every container ready, the pod's Ready condition False. What to do - kubectl describe pod shows which
+    condition holds it (a readiness gate, the node).
+  - C(restarts) - running again after more restarts than allowed, or after an abnormal exit. What to do - kubectl logs
+    --previous says why it restarted; the count starts again with a new pod.
+  - C(pods_missing) - a Deployment of the lab has no pods. What to do - the namespace's events say why the Deployment
+    made no pod; run deploy again to recreate it.
+  - C(object_missing) - an object of the lab is missing. What to do - run deploy again; it recreates the object.
+  - C(objects_unchecked) - the lab's objects could not be read. What to do - check the instructor's rights
+    (instructor_rights.yml) and that the API server answers.
+  - C(scaled_to_zero) - a Deployment of the lab is scaled to 0. What to do - run deploy again; it sets the replicas
+    back.
+  - C(rollout_stuck) - a Deployment's rollout makes no progress. What to do - kubectl rollout status names the new pod;
+    correct its cause, then run deploy again.
+  - C(replica_failure) - the ReplicaSet cannot create pods. What to do - kubectl describe replicaset shows the refusal
+    (quota, Pod Security); correct it, then run deploy again.
+  - C(quota_exceeded) - the namespace's quota refuses a pod. What to do - raise the quota setting the message names, or
+    remove what the student added, then run deploy again.
+  - C(pod_security_forbidden) - Pod Security admission refuses a pod. What to do - the message names what the restricted
+    profile refuses; remove it, then run deploy again.
+  - C(no_endpoints) - a Service of the lab has no ready endpoints. What to do - the pods behind the Service are not
+    ready; see their findings.
+  - C(prometheus_unreachable) - the student's Prometheus does not answer. What to do - see the prometheus pod's
+    findings.
+  - C(target_down) - a scrape target of Prometheus is down. What to do - the exporter does not answer Prometheus; see
+    its pod's findings.
+  - C(target_missing) - a scrape target of the lab is not configured in Prometheus. What to do - run deploy again; it
+    renders the static scrape config.
+  - C(series_missing) - the A/B series are not in Prometheus. What to do - wait one scrape interval after the exporter
+    starts, then read its /metrics.
+  - C(grafana_unreachable) - the student's Grafana does not answer /api/health. What to do - see the grafana pod's
+    findings.
+  - C(student_access_broken) - the student's kubeconfig or Grafana password does not work. What to do - renew it (the
+    hint gives the command) and hand out the new handout.
+  - C(student_access_unchecked) - the student's access could not be checked. What to do - deploy writes the access files
+    it needs; -e mlopslab_verify_student_access=false skips the check.
+  - C(cluster_unreachable) - the student's cluster did not answer. What to do - check that mlopslab_kubeconfig and
+    mlopslab_context reach the cluster, then run verify again; the other clusters are still checked.
 """
 
 EXAMPLES = r"""

@@ -221,7 +221,7 @@ def test_the_real_node_fixtures_hold_the_courses_failures():
     assert all(e["involvedObject"]["uid"] == c["pod"]["metadata"]["uid"] for c in REAL_NODE for e in c["events"])
 
 
-def test_every_code_the_checks_give_is_documented_with_its_meaning():
+def test_every_code_the_checks_give_is_documented_with_its_meaning_and_what_to_do():
     # The codes are read from the checks' own source (each finding()'s first argument, and the
     # tables of waiting reasons and exit codes), not from a list kept beside them.
     import ast  # noqa: PLC0415
@@ -241,4 +241,5 @@ def test_every_code_the_checks_give_is_documented_with_its_meaning():
     assert given == set(CODES) and set(PRIORITY) <= set(CODES)
     notes = yaml.safe_load(lab_health_info.DOCUMENTATION)["notes"]
     documented = [n for n in notes if n.startswith("C(")]
-    assert documented == [f"C({code}) - {meaning}." for code, meaning in CODES.items()]
+    assert documented == [f"C({code}) - {meaning}. What to do - {hint}." for code, (meaning, hint) in CODES.items()]
+    assert all(meaning and hint for meaning, hint in CODES.values())
