@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -119,6 +120,57 @@ def test_deploy_twice_then_teardown_on_a_cluster(course, kube, tmp_path):
     gone = course("mlopslab.monitoring.teardown", "-e", "mlopslab_teardown_confirm=fall26", env=env)
     assert gone.returncode == 0, gone.output[-6000:]
     assert "kim01: deleted." in gone.text and "lee02: deleted." in gone.text
+
+
+USERS_PLAYBOOK = """\
+- name: Deploy the course's labs
+  hosts: cohort
+  roles:
+    - mlopslab.monitoring.deploy
+"""
+
+
+def test_a_users_own_playbook_needs_only_the_role(course, tmp_path):
+    """The README's playbook of a user's own, with none of what the roles need said in it: no
+    connection: local, facts gathered, and an inventory that says students are reached over SSH.
+    The role's own vars keep its work (and the gathering) on the controller, with the Python that
+    has the kubernetes client; without them Ansible SSHes to kim01."""
+    (tmp_path / "inventory.yml").write_text(
+        "cohort:\n  hosts:\n    kim01:\n    lee02:\n"
+        "  vars:\n    mlopslab_cohort: fall26\n    ansible_connection: ssh\n    ansible_host: 192.0.2.1\n"
+    )
+    (tmp_path / "site.yml").write_text(USERS_PLAYBOOK)
+    run = course("site.yml", "-e", "mlopslab_apply=false")
+    assert run.returncode == 0, run.output[-6000:]
+    assert run.recap["kim01"]["unreachable"] == 0 and run.recap["kim01"]["failed"] == 0
+    assert (tmp_path / "build" / "manifests" / "kim01" / "lab.yaml").is_file()
+
+
+def test_ansible_lint_passes_a_users_playbook_with_the_collection_in_the_course_folder(installed, tmp_path):
+    """ansible-lint's production profile on a user's playbook of the four verb roles, the collection
+    installed into the course folder (ansible.cfg's collections_path, as a course repository keeps
+    it): ansible-lint then lints the roles' own files too, where the shared mlopslab_* settings
+    carry no role prefix; the files say so line by line (the repository's .ansible-lint-ignore is
+    not shipped)."""
+    shutil.copytree(installed / "collections" / "ansible_collections" / "mlopslab",
+                    tmp_path / "collections" / "ansible_collections" / "mlopslab")  # fmt: skip
+    (tmp_path / "ansible.cfg").write_text("[defaults]\ncollections_path = ./collections\ninventory = inventory.yml\n")
+    (tmp_path / "inventory.yml").write_text("cohort:\n  hosts:\n    kim01:\n  vars:\n    mlopslab_cohort: fall26\n")
+    plays = [("Deploy the labs", "deploy"), ("Check them", "verify"), ("Hand out access", "access"),
+             ("Remove them", "teardown")]  # fmt: skip
+    (tmp_path / "site.yml").write_text(
+        "---\n"
+        + "\n".join(
+            f"- name: {name}\n  hosts: cohort\n  roles:\n    - mlopslab.monitoring.{role}\n" for name, role in plays
+        )
+    )
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("ANSIBLE_")}
+    lint = [str(BIN / "ansible-lint"), "--offline", "--profile", "production", "--nocolor", "site.yml"]
+    proc = subprocess.run(lint, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=600, check=False)
+    said = proc.stdout + proc.stderr
+    assert proc.returncode == 0, said[-6000:]
+    [processed] = re.findall(r"in (\d+) files processed", said)
+    assert int(processed) > 20, said[-3000:]  # the roles' files were linted, not the playbook alone
 
 
 def _pin(requirements: Path, name: str) -> str:
