@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import sys
 from typing import ClassVar
 
@@ -25,7 +26,9 @@ from ansible_collections.mlopslab.monitoring.plugins.action.validate_settings im
 from ansible_collections.mlopslab.monitoring.plugins.action.write_access import LANGUAGES, write_access
 from ansible_collections.mlopslab.monitoring.plugins.action.write_manifests import write_all
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.access import tokens
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.common import layout
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.private_files import keep_out_of_git
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy import render_cache
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.errors import Refused
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.pipeline import Deploy
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.rendered_checks import check_manifests
@@ -95,6 +98,7 @@ class Controller:
         self.task_vars = task_vars
         self.p = params
         self.check_mode = bool(action._task.check_mode)
+        self.to_remember: dict = {}  # student -> the render to remember (render_cache)
 
     def _sibling(self, cls):
         """Another action of this collection, run inside this task (its own task's variables)."""
@@ -124,15 +128,36 @@ class Controller:
         )
         return plain(found)
 
+    def cache_path(self) -> str:
+        return layout.render_cache(os.path.join(self.p["outputs"]["mlopslab_credentials_dir"], self.p["cohort"]))
+
     def render(self, on_cluster: tuple[dict, dict], settings: dict, roles=LAB_ROLES) -> dict:
-        """The lab roles' objects (none for access) and each student's record."""
+        """The lab roles' objects (none for access) and each student's record; a student whose
+        inputs are those of the last run's render is not rendered again (render_cache)."""
         # The roles' variables read the settings' answer as validate_settings registers it.
         given = {"__mlopslab_settings": settings}
+        remembered = render_cache.load(self.cache_path()) if roles else None
         found = self._sibling(RenderCohort).render(self.task_vars, list(roles), RECORDS, on_cluster=on_cluster,
-                                                   given=given)  # fmt: skip
+                                                   given=given, remembered=remembered)  # fmt: skip
         if found.get("failed"):
             raise Refused(found["msg"])
-        return plain(found)
+        rendered = plain(found)
+        # What to remember, made now: later steps may adopt a password into the objects.
+        # A student of the inventory left out of this run (--limit) keeps what was remembered.
+        others = set(self.p["inventory_students"]) - set(rendered["keys"])
+        self.to_remember = {s: entry for s, entry in (remembered or {}).items() if s in others}
+        for student, key in rendered.pop("keys").items():
+            remembered_now = key and render_cache.entry(key, rendered["manifests"][student],
+                                                        rendered["records"].get(student),
+                                                        rendered["credentials"][student]["password"])  # fmt: skip
+            if remembered_now:
+                self.to_remember[student] = remembered_now
+        return rendered
+
+    def remember(self) -> None:
+        """This run's renders, for the next run (not in check mode: --check writes nothing)."""
+        if self.to_remember and not self.check_mode:
+            render_cache.save(self.cache_path(), self.to_remember)
 
     def check(self, manifests: dict) -> None:
         found = check_manifests(manifests)

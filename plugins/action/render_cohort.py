@@ -30,6 +30,7 @@ from ansible_collections.mlopslab.monitoring.plugins.action.render_manifests imp
 )
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.access import held
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.private_files import read_text
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy import render_cache
 from ansible_collections.mlopslab.monitoring.plugins.plugin_utils.ansible_core import compiling_once, load_trusted
 from ansible_collections.mlopslab.monitoring.plugins.plugin_utils.student_vars import CohortVariables
 
@@ -83,6 +84,15 @@ class ActionModule(ActionBase):
         templar = self._templar.copy_with_new_env(searchpath=[os.path.dirname(source)], available_variables={})
         return self._loader.get_text_file_contents(source), compiling_once(templar)
 
+    def _cache_context(self, role_entries: list[dict], records_name: str | None, extra_vars: dict):
+        """What every student's render key shares (the collection's files, the templates rendered,
+        -e), and the expressions that are the collection's own (every role's defaults and vars)."""
+        extra = {name: value for name, value in extra_vars.items() if name not in render_cache.PASSWORD}
+        run = {"roles": role_entries, "records": records_name, "extra": extra}
+        common = render_cache.key(render_cache.collection_digest(COLLECTION), run, frozenset())
+        every = [self._role(name) for name in sorted(os.listdir(os.path.join(COLLECTION, "roles")))]
+        return common, render_cache.own_texts(*(role["defaults"] for role in every), *(role["vars"] for role in every))
+
     def _credential(self, student: str, base: dict, on_cluster: tuple[dict, dict]) -> dict:
         """This student's Grafana password (grafana_password) and its file, read but not written;
         whether the file holds it already (keep_credentials writes it otherwise). ``on_cluster``:
@@ -119,13 +129,55 @@ class ActionModule(ActionBase):
         rendered = self.render(task_vars, args["roles"], args["records"], args["role_vars"], (held_passwords, unusable))
         return {**result, **rendered}
 
+    def _render_student(self, student: str, base: dict, roles: dict, shared: dict, role_vars: str, extra_vars: dict,
+                        problems: list[str]) -> list[dict]:  # fmt: skip
+        """One student's objects from every lab role; each problem added to ``problems``."""
+        # What the playbook hands each role (as deploy.yml's role imports did): raw templates,
+        # rendered with this student's variables below.
+        handed = base.get(role_vars) or {}
+        objects = []
+        for name, role in roles.items():
+            variables = {
+                **shared,
+                **role["defaults"],
+                **base,
+                **role["vars"],
+                **(handed.get(name) or {}),
+                **extra_vars,  # -e wins over everything, as in Ansible
+                "role_path": role["path"],
+                "role_name": f"mlopslab.monitoring.{name}",
+                "ansible_search_path": [role["path"], base.get("playbook_dir", "")],
+            }
+            templar = role["templar"]
+            templar.available_variables = variables
+            # The role's options templated once, for the check and then for the render (a
+            # lookup such as the generated password is not run twice).
+            try:
+                provided = templar.template({k: variables[k] for k in role["options"] if k in variables})
+            except AnsibleError as err:  # e.g. a host var naming an undefined variable
+                problems.append(f"{student}: role {name}: {err.message}")
+                continue
+            problem = validate_options(templar, name, "main", role["options"], variables, provided)
+            if problem:
+                problems.append(f"{student}: {problem}")
+                continue
+            variables.update(provided)
+            templar.available_variables = variables
+            try:
+                objects += render_objects(templar, role["text"], role["template"])
+            except (ValueError, AnsibleError) as err:
+                problems.append(f"{student}: {err}")
+        return objects
+
     def render(self, task_vars: dict, role_entries: list[dict], records_name: str | None,
                role_vars: str = "_mlopslab_role_vars", on_cluster: tuple[dict, dict] = ({}, {}),
-               given: dict | None = None) -> dict:  # fmt: skip
-        """{manifests, records, credentials, students}, or {failed, msg} naming every problem.
-        ``on_cluster``: the Grafana passwords the Secrets hold, and the Secrets that give none;
-        ``given``: variables the calling step made in the same task (the settings' answer, which
-        the roles' variables read as a registered result)."""
+               given: dict | None = None, remembered: dict | None = None) -> dict:  # fmt: skip
+        """{manifests, records, credentials, students, keys}, or {failed, msg} naming every
+        problem. ``on_cluster``: the Grafana passwords the Secrets hold, and the Secrets that give
+        none; ``given``: variables the calling step made in the same task (the settings' answer,
+        which the roles' variables read as a registered result); ``remembered``: an earlier run's
+        renders (module_utils/deploy/render_cache.py): a student whose inputs' key is the one
+        remembered is not rendered again. ``keys``: each student's key (None: not to remember)."""
         result: dict = {}
         args = {"records": records_name, "role_vars": role_vars}
         cohort = CohortVariables(self, task_vars)  # the one reader validate_settings uses too
@@ -144,7 +196,9 @@ class ActionModule(ActionBase):
         shared = {}
         for role in roles.values():
             shared.update(role["defaults"])
-        manifests, records, credentials, problems = {}, {}, {}, []
+        if remembered is not None:
+            common, own = self._cache_context(role_entries, records_name, cohort.extra_vars)
+        manifests, records, credentials, keys, problems = {}, {}, {}, {}, []
         for student in hosts:
             base = {**cohort[student].raw, **(given or {})}
             try:
@@ -153,42 +207,15 @@ class ActionModule(ActionBase):
                 problems.append(err.message)
                 continue
             base["_mlopslab_grafana_password"] = credentials[student]["password"]
-            # What the playbook hands each role (as deploy.yml's role imports did): raw templates,
-            # rendered with this student's variables below.
-            handed = base.get(args["role_vars"]) or {}
-            objects = []
-            for name, role in roles.items():
-                variables = {
-                    **shared,
-                    **role["defaults"],
-                    **base,
-                    **role["vars"],
-                    **(handed.get(name) or {}),
-                    **cohort.extra_vars,  # -e wins over everything, as in Ansible
-                    "role_path": role["path"],
-                    "role_name": f"mlopslab.monitoring.{name}",
-                    "ansible_search_path": [role["path"], base.get("playbook_dir", "")],
-                }
-                templar = role["templar"]
-                templar.available_variables = variables
-                # The role's options templated once, for the check and then for the render (a
-                # lookup such as the generated password is not run twice).
-                try:
-                    provided = templar.template({k: variables[k] for k in role["options"] if k in variables})
-                except AnsibleError as err:  # e.g. a host var naming an undefined variable
-                    problems.append(f"{student}: role {name}: {err.message}")
-                    continue
-                problem = validate_options(templar, name, "main", role["options"], variables, provided)
-                if problem:
-                    problems.append(f"{student}: {problem}")
-                    continue
-                variables.update(provided)
-                templar.available_variables = variables
-                try:
-                    objects += render_objects(templar, role["text"], role["template"])
-                except (ValueError, AnsibleError) as err:
-                    problems.append(f"{student}: {err}")
-            manifests[student] = objects
+            keys[student] = render_cache.key(common, base, own) if remembered is not None and common else None
+            earlier = (remembered or {}).get(student) or {}
+            if keys[student] and earlier.get("key") == keys[student]:
+                manifests[student], record = render_cache.recalled(earlier, credentials[student]["password"])
+                if records_source:
+                    records[student] = record
+                continue
+            manifests[student] = self._render_student(student, base, roles, shared, args["role_vars"],
+                                                      cohort.extra_vars, problems)  # fmt: skip
             if records_source:
                 try:
                     records_templar.available_variables = base
@@ -204,6 +231,7 @@ class ActionModule(ActionBase):
             }
         # Returned, not set as facts: a run_once fact is copied to every student of the play, and
         # 100 copies of the cohort's 2,000 objects cost more than the render (measured: 60 s).
-        result.update(changed=False, manifests=manifests, records=records, credentials=credentials, students=len(hosts))
+        result.update(changed=False, manifests=manifests, records=records, credentials=credentials, students=len(hosts),
+                      keys=keys)  # fmt: skip
         result["_ansible_no_log"] = True  # the objects hold Secrets, the records passwords
         return result

@@ -5,6 +5,7 @@ refusing bad input before anything is changed."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 import threading
 import time
@@ -227,3 +228,39 @@ def test_a_hold_that_cannot_be_let_go_is_said_and_the_next_run_names_it(kube, de
     assert "expires, 60 s after this run's last renewal" in first.text
     second = deploy("-e", "mlopslab_wait=false", check=False)
     assert second.returncode != 0 and "user01: held by" in second.text, second.output[-3000:]
+
+
+def test_a_rerun_renders_again_only_the_students_whose_inputs_changed(kube, deploy, tmp_path):
+    """The last render of each student is remembered (render_cache) under the credentials folder,
+    0600: a changed setting of one student reaches the cluster (a stale render would not), the
+    others' renders stay as remembered; a value with a lookup is never remembered, so a new value
+    behind the same text reaches the cluster too."""
+    inventory = tmp_path / "cohort.yml"
+
+    def deploy_with(user02: str = "", env: dict | None = None):
+        inventory.write_text(
+            f"cohort:\n  hosts:\n    user01:\n    user02:\n{user02}    user03:\n"
+            "  vars:\n    mlopslab_cohort: mlops-demo\n    ansible_connection: local\n"
+            "    ansible_python_interpreter: '{{ ansible_playbook_python }}'\n"
+        )
+        return deploy("-i", str(inventory), "-e", "mlopslab_wait=false", env=env)
+
+    def memory_limit():
+        found = kube.request("GET", "/apis/apps/v1/namespaces/user02/deployments/metrics-exporter")
+        [exporter] = [c for c in found["spec"]["template"]["spec"]["containers"] if c["name"] == "exporter"]
+        return exporter["resources"]["limits"]["memory"]
+
+    cache = tmp_path / "build" / "credentials" / "mlops-demo" / "render-cache.json"
+    deploy_with()
+    first = json.loads(cache.read_text())["students"]
+    assert sorted(first) == ["user01", "user02", "user03"] and cache.stat().st_mode & 0o777 == 0o600
+    changed = deploy_with("      metrics_exporter_memory_limit: 128Mi\n")
+    assert {h: r["changed"] for h, r in changed.recap.items()} == {"user01": 0, "user02": 1, "user03": 0}
+    assert memory_limit() == "128Mi"
+    second = json.loads(cache.read_text())["students"]
+    assert second["user01"] == first["user01"] and second["user02"]["key"] != first["user02"]["key"]
+    behind = "      metrics_exporter_memory_limit: \"{{ lookup('ansible.builtin.env', 'LAB_MEMORY') }}\"\n"
+    for limit in ("160Mi", "192Mi"):
+        deploy_with(behind, env={"LAB_MEMORY": limit})
+        assert memory_limit() == limit
+        assert sorted(json.loads(cache.read_text())["students"]) == ["user01", "user03"]

@@ -5,6 +5,7 @@ dashboard run for real against the real exporter."""
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from plugins.module_utils.access.held import with_password
 from plugins.module_utils.deploy.fit import fit_problems, lab_budget
 from tests.support import rendered_fixture
 from tests.support.processes import REPO
@@ -153,6 +155,23 @@ def test_grafana_secret_is_generated_and_stable(build, tmp_path):
     # A second render reuses the stored password.
     again = render(build_dir)
     assert secret_value(find(again["user02"], "Secret", "grafana-admin"), "admin-password") == passwords["user02"]
+
+
+def test_the_password_is_in_the_secret_and_the_sheet_only(build, tmp_path):
+    """What the render cache relies on (module_utils/deploy/render_cache.py): two renders that differ
+    only in the Grafana password differ only in the Secret's admin-password; taken out, the rest
+    (annotations and checksums included) is the same, and shows neither password."""
+    _build_dir, cohort = build
+    given = render(tmp_path / "given", "-e", "grafana_admin_password=Given-Password-Of-The-Course-1")
+    for student in STUDENTS:
+        first, second = copy.deepcopy(cohort[student]), given[student]  # the module's render stays whole
+        password = secret_value(find(first, "Secret", "grafana-admin"), "admin-password")
+        for objects in (first, second):
+            with_password(objects, None, None)
+        assert first == second, student
+        text = json.dumps(first)
+        assert password not in text and "Given-Password-Of-The-Course-1" not in text
+    assert "Given-Password-Of-The-Course-1" in (tmp_path / "given" / "mlops-demo" / "access.csv").read_text()
 
 
 def test_a_second_render_changes_nothing(build, ansible_playbook):

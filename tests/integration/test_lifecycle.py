@@ -342,7 +342,10 @@ def test_the_handout_hands_out_the_password_the_secret_holds(kube, ansible_playb
     credentials = tmp_path / "build" / "credentials" / COHORT
     kept = sorted(p.name for p in credentials.iterdir()) if credentials.exists() else []
     generated = [s for s in ("user01", "user02") if s not in expected]
-    assert kept == [f"{s}-grafana-admin" for s in generated]  # a given password is not copied to disk
+    # A given password is not copied to disk; the renders remembered for the next run hold none.
+    assert kept == sorted([f"{s}-grafana-admin" for s in generated] + ["render-cache.json"])
+    remembered = (credentials / "render-cache.json").read_text()
+    assert not [s for s in ("user01", "user02") if secret_password(kube, s) in remembered]
     for student in generated:
         assert (credentials / f"{student}-grafana-admin").read_text() == secret_password(kube, student)
 

@@ -23,6 +23,22 @@ from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.namespa
 SECRET, KEY = "grafana-admin", "admin-password"
 
 
+def is_password(obj: dict) -> bool:
+    """The lab's Grafana admin Secret (roles/grafana renders it)."""
+    return obj.get("kind") == "Secret" and (obj.get("metadata") or {}).get("name") == SECRET
+
+
+def with_password(objects: list[dict], record: dict | None, password: str | None) -> None:
+    """A student's render made to carry ``password`` (None: none), in the two places it has it:
+    the Secret's admin-password (base64, as the API holds it) and the access record."""
+    if record is not None:
+        record["grafana_password"] = password
+    for obj in objects:
+        if is_password(obj):
+            data = {k: v for k, v in (obj.get("data") or {}).items() if k != KEY}
+            obj["data"] = {**data, KEY: base64.b64encode(password.encode()).decode()} if password is not None else data
+
+
 def held_password(secret: dict, cohort: str) -> str:
     """The password a Secret holds; ValueError saying why when it is not this cohort's lab Secret
     or holds none."""

@@ -6,6 +6,7 @@
 <mlopslab_build_dir>/<cohort>/kubeconfigs/<student>.yaml   each student's kubeconfig (0600)
 <mlopslab_build_dir>/<cohort>/verify-<time>.{json,md,xml}  verify's reports
 <mlopslab_credentials_dir>/<cohort>/<student>-grafana-admin  each Grafana password (0600)
+<mlopslab_credentials_dir>/<cohort>/render-cache.json      the last render of each student (0600)
 <mlopslab_credentials_dir>/<cohort>/archive/<time>/          what teardown moved aside
 <mlopslab_render_dir>/<student>/lab.yaml                    render mode's objects
 """
@@ -17,6 +18,7 @@ import os
 SHEET = "access.csv"
 HANDOUTS = "handouts"
 KUBECONFIGS = "kubeconfigs"
+RENDER_CACHE = "render-cache.json"
 
 
 def sheet(cohort_dir: str) -> str:
@@ -33,6 +35,11 @@ def kubeconfig(cohort_dir: str, student: str) -> str:
 
 def grafana_password(credentials_dir: str, student: str) -> str:
     return os.path.join(credentials_dir, f"{student}-grafana-admin")
+
+
+def render_cache(credentials_dir: str) -> str:
+    """The students' last renders (module_utils/deploy/render_cache.py): they hold the Secrets."""
+    return os.path.join(credentials_dir, RENDER_CACHE)
 
 
 def student_files(students, credentials_dir: str, cohort_dir: str) -> list[str]:

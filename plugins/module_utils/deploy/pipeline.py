@@ -18,7 +18,6 @@ in as ``controller``; the clusters' side is module_utils/deploy/cluster.py."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
 import pwd
@@ -60,11 +59,6 @@ def _version(git_version: str) -> tuple[int, int] | None:
         return int(digits[0]), int("".join(ch for ch in digits[1] if ch.isdigit()))
     except (IndexError, ValueError):
         return None
-
-
-def is_password(obj: dict) -> bool:
-    """The lab's Grafana admin Secret (roles/grafana renders it; access/held.py reads it back)."""
-    return obj.get("kind") == "Secret" and (obj.get("metadata") or {}).get("name") == held_secrets.SECRET
 
 
 def identity(stable: bool = False) -> tuple[str, str]:
@@ -449,7 +443,8 @@ class Deploy:
             new = [s for s in cluster.students if rendered["credentials"][s]["source"] in ("new", "kept")]
 
             def create(student, cluster=cluster):
-                return cluster.create(next(o for o in self.members(rendered["manifests"], student) if is_password(o)))
+                members = self.members(rendered["manifests"], student)
+                return cluster.create(next(o for o in members if held_secrets.is_password(o)))
 
             with ThreadPoolExecutor(max_workers=WORKERS) as pool:
                 created = dict(zip(new, pool.map(create, new), strict=True))
@@ -474,11 +469,7 @@ class Deploy:
         if credential["password"] == password:
             return
         credential.update(password=password, source="cluster", in_file=False)
-        rendered["records"][student]["grafana_password"] = password
-        for obj in rendered["manifests"][student]:
-            if is_password(obj):
-                encoded = base64.b64encode(password.encode()).decode()
-                obj["data"] = {**(obj.get("data") or {}), held_secrets.KEY: encoded}
+        held_secrets.with_password(rendered["manifests"][student], rendered["records"][student], password)
         self.adopted.append(student)
 
     # ------------------------------------------------------------ apply, prune, wait
@@ -704,6 +695,7 @@ class Deploy:
     def said(self, rendered: dict, answers: dict, issued: list[dict], listed: dict, kept: dict) -> dict:
         """Write the handouts and the sheet, then everything the playbook prints."""
         records = sheet.records(rendered["records"], issued, self.p["cohort_dir"], self.p["cohort"])
+        self.ctl.remember()
         self.ctl.write_access(records)
         accesses = {r["student"]: r for r in issued}
         reports = outcomes.student_reports(answers, accesses)

@@ -27,6 +27,7 @@ from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.private
 )
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.text import shown
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.waiter import wait
+from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy import render_cache
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.cluster import WORKERS, Cluster
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.errors import Refused, Unreachable
 from ansible_collections.mlopslab.monitoring.plugins.module_utils.deploy.pipeline import Deploy
@@ -163,6 +164,7 @@ class Teardown(Deploy):
         archive = os.path.join(credentials, "archive", time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(self.clock())))
         paths = layout.student_files([e["student"] for e in gone], credentials, self.p["cohort_dir"])
         moved = archive_files(paths, archive)
+        render_cache.forget(layout.render_cache(credentials), [e["student"] for e in gone])
         path = layout.sheet(self.p["cohort_dir"])
         text = read_text(path)
         if text is not None:
