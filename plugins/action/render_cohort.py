@@ -22,6 +22,7 @@ import string
 
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
+from ansible.release import __version__ as ansible_version
 from ansible_collections.mlopslab.monitoring.plugins.action.render_manifests import (
     render_objects,
     render_record,
@@ -89,7 +90,7 @@ class ActionModule(ActionBase):
         -e), and the expressions that are the collection's own (every role's defaults and vars)."""
         extra = {name: value for name, value in extra_vars.items() if name not in render_cache.PASSWORD}
         run = {"roles": role_entries, "records": records_name, "extra": extra}
-        common = render_cache.key(render_cache.collection_digest(COLLECTION), run, frozenset())
+        common = render_cache.key(render_cache.collection_digest(COLLECTION, ansible_version), run, frozenset())
         every = [self._role(name) for name in sorted(os.listdir(os.path.join(COLLECTION, "roles")))]
         return common, render_cache.own_texts(*(role["defaults"] for role in every), *(role["vars"] for role in every))
 

@@ -56,12 +56,10 @@ PASSWORD = frozenset({"_mlopslab_grafana_password", "grafana_admin_password"})
 IMPURE = ("lookup(", "query(", "q(", "now(", "random", "password_hash", *PER_RUN)
 
 
-def collection_digest(root: str, folders=("roles", "exporter")) -> str:
+def collection_digest(root: str, core_version: str, folders=("roles", "exporter")) -> str:
     """The collection's files the render reads (every file under ``folders``), as one digest, with
-    the Python and the ansible-core that render them."""
-    from ansible.release import __version__  # noqa: PLC0415
-
-    digest = hashlib.sha256(f"{FORMAT} {__version__} {sys.version}".encode())
+    the Python and the ansible-core (``core_version``) that render them."""
+    digest = hashlib.sha256(f"{FORMAT} {core_version} {sys.version}".encode())
     for folder in folders:
         for directory, subdirectories, files in os.walk(os.path.join(root, folder)):
             subdirectories.sort()

@@ -30,7 +30,8 @@ def key(variables, own=frozenset({OURS})):
 
 
 def test_the_same_inputs_give_the_same_key_and_any_change_another():
-    assert key(STUDENT) == key(dict(STUDENT)) is not None
+    assert key(STUDENT) is not None
+    assert key(STUDENT) == key(dict(STUDENT))
     for name, value in (("metrics_exporter_memory_limit", "128Mi"), ("groups", {"cohort": ["user01"]}),
                         ("prometheus_retention", "2h")):  # fmt: skip
         assert key({**STUDENT, name: value}) != key(STUDENT), name
@@ -67,13 +68,16 @@ def test_the_collections_digest_follows_every_file_it_holds(tmp_path):
     template = tmp_path / "roles" / "lab" / "templates" / "lab.yaml.j2"
     template.write_text("kind: ConfigMap\n")
     (tmp_path / "exporter" / "cli.py").write_text("print()\n")
-    before = render_cache.collection_digest(str(tmp_path))
-    assert render_cache.collection_digest(str(tmp_path)) == before
+    before = render_cache.collection_digest(str(tmp_path), "2.19.14")
+    assert render_cache.collection_digest(str(tmp_path), "2.19.14") == before
     template.write_text("kind: Secret\n")
-    assert render_cache.collection_digest(str(tmp_path)) != before
+    assert render_cache.collection_digest(str(tmp_path), "2.19.14") != before
     template.write_text("kind: ConfigMap\n")
     (tmp_path / "exporter" / "config.py").write_text("")
-    assert render_cache.collection_digest(str(tmp_path)) != before
+    assert render_cache.collection_digest(str(tmp_path), "2.19.14") != before
+    (tmp_path / "exporter" / "config.py").unlink()
+    assert render_cache.collection_digest(str(tmp_path), "2.19.14") == before
+    assert render_cache.collection_digest(str(tmp_path), "2.20.10") != before
 
 
 def render(password: str) -> tuple[list[dict], dict]:
