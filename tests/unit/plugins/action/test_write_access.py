@@ -6,9 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from plugins.action.write_access import LANGUAGES
 from plugins.module_utils.access.sheet import handout_values, read_sheet, sheet_rows
@@ -100,3 +103,18 @@ def test_times_in_a_handout_are_the_courses_the_sheets_utc():
     assert local_time("", "Asia/Seoul") == ""
     [text] = render({"template": "handout.ko.md.j2", "variables": handout_values(record(), "Asia/Seoul")})
     assert "토큰 만료: 2027-03-22 02:04 KST (Asia/Seoul)" in text
+
+
+@pytest.mark.parametrize("language", ["ko", "en"])
+def test_every_command_has_its_powershell_form(language):
+    """PowerShell cannot run here (no registry these machines reach ships pwsh), so its forms are
+    held to the bash ones as text: section 1's block line for line (the variable set the PowerShell
+    way, on the same file), section 2's first line, and curl named curl.exe for items 3 and 4."""
+    text = handout(record(), language)
+    [bash] = re.findall(r"```bash\n(.*?)```", text.split("## 2.", 1)[0], re.S)
+    [powershell] = re.findall(r"```powershell\n(.*?)```", text, re.S)
+    assert bash.splitlines()[0] == "export KUBECONFIG=$PWD/user01.yaml"
+    assert powershell.splitlines() == ['$env:KUBECONFIG = "$PWD\\user01.yaml"', *bash.splitlines()[1:]]
+    assert '`$env:KUBECONFIG = "$PWD\\user01.yaml"`' in text.split("## 2.", 1)[1].split("## 3.", 1)[0]
+    checklist = text.split("## 4.", 1)[1]
+    assert checklist.count("curl -s") == 2 and "`curl.exe`" in checklist
