@@ -146,6 +146,23 @@ def test_a_users_own_playbook_needs_only_the_role(course, tmp_path):
     assert (tmp_path / "build" / "manifests" / "kim01" / "lab.yaml").is_file()
 
 
+def test_a_users_play_over_another_group_is_refused_at_once_naming_the_group(course, tmp_path):
+    """The roles take the cohort's students from the group cohort: a play over a group of another
+    name is refused before anything is written, saying how to fix the inventory; done that way,
+    the same play runs."""
+    (tmp_path / "site.yml").write_text(USERS_PLAYBOOK.replace("hosts: cohort", "hosts: students"))
+    (tmp_path / "inventory.yml").write_text("students:\n  hosts:\n    kim01:\n  vars:\n    mlopslab_cohort: fall26\n")
+    refused = course("site.yml", "-e", "mlopslab_apply=false")
+    assert refused.returncode != 0, refused.output[-3000:]
+    assert "kim01: not in the inventory group 'cohort'" in refused.text, refused.output[-3000:]
+    assert "cohort: {children: {students: {}}}" in refused.text and not (tmp_path / "build").exists()
+    (tmp_path / "inventory.yml").write_text(
+        "cohort:\n  children:\n    students:\n      hosts:\n        kim01:\n  vars:\n    mlopslab_cohort: fall26\n"
+    )
+    run = course("site.yml", "-e", "mlopslab_apply=false")
+    assert run.returncode == 0, run.output[-6000:]
+
+
 def test_ansible_lint_passes_a_users_playbook_with_the_collection_in_the_course_folder(installed, tmp_path):
     """ansible-lint's production profile on a user's playbook of the four verb roles, the collection
     installed into the course folder (ansible.cfg's collections_path, as a course repository keeps
