@@ -98,7 +98,8 @@ class Controller:
         self.task_vars = task_vars
         self.p = params
         self.check_mode = bool(action._task.check_mode)
-        self.to_remember: dict = {}  # student -> the render to remember (render_cache)
+        self.remembered: dict = {}  # student -> the render read from the last run (render_cache)
+        self.to_remember: dict = {}  # student -> the render to remember
 
     def _sibling(self, cls):
         """Another action of this collection, run inside this task (its own task's variables)."""
@@ -142,11 +143,16 @@ class Controller:
         if found.get("failed"):
             raise Refused(found["msg"])
         rendered = plain(found)
+        self.remembered = remembered or {}
         # What to remember, made now: later steps may adopt a password into the objects.
-        # A student of the inventory left out of this run (--limit) keeps what was remembered.
+        # A student of the inventory left out of this run (--limit) keeps what was remembered, and
+        # so does one whose render was recalled (the same key: the entry is the one read).
         others = set(self.p["inventory_students"]) - set(rendered["keys"])
-        self.to_remember = {s: entry for s, entry in (remembered or {}).items() if s in others}
+        self.to_remember = {s: entry for s, entry in self.remembered.items() if s in others}
         for student, key in rendered.pop("keys").items():
+            if key and (self.remembered.get(student) or {}).get("key") == key:
+                self.to_remember[student] = self.remembered[student]
+                continue
             remembered_now = key and render_cache.entry(key, rendered["manifests"][student],
                                                         rendered["records"].get(student),
                                                         rendered["credentials"][student]["password"])  # fmt: skip
@@ -155,8 +161,9 @@ class Controller:
         return rendered
 
     def remember(self) -> None:
-        """This run's renders, for the next run (not in check mode: --check writes nothing)."""
-        if self.to_remember and not self.check_mode:
+        """This run's renders, for the next run (not in check mode: --check writes nothing; nor
+        when they are the ones read)."""
+        if self.to_remember and self.to_remember != self.remembered and not self.check_mode:
             render_cache.save(self.cache_path(), self.to_remember)
 
     def check(self, manifests: dict) -> None:

@@ -85,13 +85,14 @@ class ActionModule(ActionBase):
         templar = self._templar.copy_with_new_env(searchpath=[os.path.dirname(source)], available_variables={})
         return self._loader.get_text_file_contents(source), compiling_once(templar)
 
-    def _cache_context(self, role_entries: list[dict], records_name: str | None, extra_vars: dict):
+    def _cache_context(self, roles: dict, role_entries: list[dict], records_name: str | None, extra_vars: dict):
         """What every student's render key shares (the collection's files, the templates rendered,
-        -e), and the expressions that are the collection's own (every role's defaults and vars)."""
+        -e), and the expressions that are the collection's own (every role's defaults and vars;
+        ``roles``: the lab roles, read already)."""
         extra = {name: value for name, value in extra_vars.items() if name not in render_cache.PASSWORD}
         run = {"roles": role_entries, "records": records_name, "extra": extra}
         common = render_cache.key(render_cache.collection_digest(COLLECTION, ansible_version), run, frozenset())
-        every = [self._role(name) for name in sorted(os.listdir(os.path.join(COLLECTION, "roles")))]
+        every = [roles.get(name) or self._role(name) for name in sorted(os.listdir(os.path.join(COLLECTION, "roles")))]
         return common, render_cache.own_texts(*(role["defaults"] for role in every), *(role["vars"] for role in every))
 
     def _credential(self, student: str, base: dict, on_cluster: tuple[dict, dict]) -> dict:
@@ -198,7 +199,7 @@ class ActionModule(ActionBase):
         for role in roles.values():
             shared.update(role["defaults"])
         if remembered is not None:
-            common, own = self._cache_context(role_entries, records_name, cohort.extra_vars)
+            common, own = self._cache_context(roles, role_entries, records_name, cohort.extra_vars)
         manifests, records, credentials, keys, problems = {}, {}, {}, {}, []
         for student in hosts:
             base = {**cohort[student].raw, **(given or {})}

@@ -254,6 +254,9 @@ def test_a_rerun_renders_again_only_the_students_whose_inputs_changed(kube, depl
     deploy_with()
     first = json.loads(cache.read_text())["students"]
     assert sorted(first) == ["user01", "user02", "user03"] and cache.stat().st_mode & 0o777 == 0o600
+    written = cache.stat().st_mtime_ns
+    unchanged = deploy_with()
+    assert unchanged.changed() == 0 and cache.stat().st_mtime_ns == written  # recalled, not written again
     changed = deploy_with("      metrics_exporter_memory_limit: 128Mi\n")
     assert {h: r["changed"] for h, r in changed.recap.items()} == {"user01": 0, "user02": 1, "user03": 0}
     assert memory_limit() == "128Mi"

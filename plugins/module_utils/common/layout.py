@@ -38,7 +38,7 @@ def grafana_password(credentials_dir: str, student: str) -> str:
 
 
 def render_cache(credentials_dir: str) -> str:
-    """The students' last renders (module_utils/deploy/render_cache.py): they hold the Secrets."""
+    """The students' last renders (module_utils/deploy/render_cache.py), passwords taken out."""
     return os.path.join(credentials_dir, RENDER_CACHE)
 
 

@@ -40,7 +40,7 @@ from ansible_collections.mlopslab.monitoring.plugins.module_utils.common.private
 FORMAT = 2
 
 # Variables whose value changes from run to run, or with the run's options, whatever the inventory
-# says: left out of the key. The lab roles' files read none of them (a unit test greps for them);
+# says: left out of the key. The lab roles' files read none of them (a unit test parses them);
 # a user's value that names one is not cached (IMPURE).
 PER_RUN = frozenset({
     "omit", "hostvars", "vars", "environment", "play_hosts", "ansible_play_hosts", "ansible_play_hosts_all",
@@ -146,7 +146,8 @@ def load(path: str) -> dict:
 
 
 def forget(path: str, students) -> bool:
-    """These students' renders out of the file (teardown: they hold the students' passwords)."""
+    """These students' renders out of the file (teardown: their labs are gone, and with them what
+    the renders name: namespaces, Secrets without their password)."""
     kept = load(path)
     if not set(students) & set(kept):
         return False
